@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Each control-plane config key, declared once. */
+#include "cp_config.h"
+
+#define CC(member) TG_CFG_AT(struct cp_config, member)
+
+static const struct tg_cfg_key cp_keys[] = {
+	{"controlplane", "dp_timeout", TG_CFG_DURATION, CC(dp_timeout_ms), .def = "2s", .min = 100,
+		.max = 600000,
+		.help = "The dataplane counts as gone when its heartbeat is older than this: "
+			"requests in flight fail and the control plane waits for it to come back."},
+	{"controlplane", "request_timeout", TG_CFG_DURATION, CC(request_timeout_ms), .def = "2s",
+		.min = 10, .max = 600000,
+		.help = "A command to the dataplane with no reply by then fails with a timeout."},
+	{"controlplane", "check_interval", TG_CFG_DURATION, CC(check_interval_ms), .def = "100ms",
+		.min = 10, .max = 10000,
+		.help = "How often the control plane checks the dataplane's liveness, re-attaches "
+			"and expires requests."},
+	{"controlplane", "backlog_max", TG_CFG_UINT, CC(backlog_max), .def = "65536", .min = 1,
+		.max = 16777216,
+		.help = "Commands held per ring while the ring is full; beyond that a command is "
+			"refused to its caller (never dropped silently)."},
+	{"controlplane", "ping_interval", TG_CFG_DURATION, CC(ping_interval_ms), .def = "1s",
+		.min = 0, .max = 3600000, .flags = TG_CFG_LIVE,
+		.help = "How often every dataplane lcore is pinged over its command ring (0: "
+			"never)."},
+	{"controlplane", "status_interval", TG_CFG_DURATION, CC(status_interval_ms), .def = "5s",
+		.min = 0, .max = 3600000, .flags = TG_CFG_LIVE,
+		.help = "How often a status line is logged (0: never)."},
+};
+
+int cp_config_register(struct tg_cfg *cfg, struct cp_config *cc)
+{
+	return tg_cfg_register(cfg, cp_keys, sizeof(cp_keys) / sizeof(cp_keys[0]), cc);
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The stats segment seen from the control plane. */
+#include "cp_dpstats.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tg_stats.h"
+
+struct cp_dpstats {
+	char instance[32];
+	struct tg_stats_seg *seg;
+	char err[160];
+};
+
+struct cp_dpstats *cp_dpstats_new(const char *instance)
+{
+	struct cp_dpstats *s = calloc(1, sizeof(*s));
+
+	if (s)
+		snprintf(s->instance, sizeof(s->instance), "%s", instance);
+	return s;
+}
+
+void cp_dpstats_free(struct cp_dpstats *s)
+{
+	if (!s)
+		return;
+	tg_stats_close(s->seg);
+	free(s);
+}
+
+static int ensure_open(struct cp_dpstats *s)
+{
+	if (s->seg && tg_stats_stale(s->seg)) {
+		tg_stats_close(s->seg);
+		s->seg = NULL;
+	}
+	if (!s->seg)
+		return tg_stats_open(s->instance, &s->seg, s->err, sizeof(s->err));
+	return 0;
+}
+
+static int sum(struct cp_dpstats *s, enum tg_stats_kind k, const char *counter, uint64_t *out)
+{
+	int rc = ensure_open(s), c;
+
+	if (rc < 0)
+		return rc;
+	c = tg_stats_find(s->seg, k, counter);
+	if (c < 0)
+		return c;
+	return tg_stats_sum(s->seg, k, (unsigned)c, out);
+}
+
+int cp_dpstats_lcore_sum(struct cp_dpstats *s, const char *counter, uint64_t *out)
+{
+	return sum(s, TG_STATS_LCORE, counter, out);
+}
+
+int cp_dpstats_port_sum(struct cp_dpstats *s, const char *counter, uint64_t *out)
+{
+	return sum(s, TG_STATS_PORT, counter, out);
+}
+
+int cp_dpstats_dump(struct cp_dpstats *s, FILE *out, FILE *err)
+{
+	static const char *const kind_names[TG_STATS__KINDS] = {"lcore", "port"};
+	int rc = ensure_open(s);
+
+	if (rc < 0) {
+		fprintf(err, "no dataplane stats for instance '%s': %s\n", s->instance, s->err);
+		return rc;
+	}
+	for (int k = 0; k < TG_STATS__KINDS; k++) {
+		unsigned nb = tg_stats_n_blocks(s->seg, k), nc = tg_stats_n_counters(s->seg, k);
+
+		for (unsigned b = 0; b < nb; b++) {
+			struct tg_stats_snapshot snap;
+
+			rc = tg_stats_read(s->seg, k, b, &snap);
+			if (rc < 0) {
+				fprintf(err, "%s block %u stayed busy\n", kind_names[k], b);
+				return rc;
+			}
+			fprintf(out, "[%s]\n", snap.label);
+			for (unsigned c = 0; c < nc; c++)
+				fprintf(out, "  %-24s %20" PRIu64 "\n",
+					tg_stats_counter_name(s->seg, k, c), snap.v[c]);
+		}
+	}
+	return 0;
+}

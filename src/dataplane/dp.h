@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The dataplane process's state: one cache-aligned struct dp_lcore per lcore, each written only
+ * by its own lcore after start-up (fields marked "main:" are set by the main lcore before the
+ * workers launch and only read afterwards), and the process-wide struct dp_app.
+ */
+#ifndef TG_DP_H
+#define TG_DP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include "dp_config.h"
+#include "dpk_env.h"
+#include "dp_idle.h"
+#include "tg_chan.h"
+#include "tg_msg.h"
+#include "tg_stats.h"
+
+#define DP_BURST 32
+#define DP_MAX_RXQ 16
+#define DP_MAX_PORTS 8
+#define DP_MAX_LCORES 64
+/* replies an lcore holds while the event ring is full; it reads no new command meanwhile */
+#define DP_REPLY_BACKLOG 32
+
+struct dp_app;
+
+struct dp_rxq {
+	uint16_t port;
+	uint16_t queue;
+};
+
+struct dp_lcore {
+	/* main: fixed before launch */
+	unsigned lcore_id;
+	unsigned index;	   /* 0 = main lcore, 1.. = workers */
+	unsigned cmd_ring; /* the channel command ring this lcore consumes */
+	bool is_main;
+	struct dp_rxq rxq[DP_MAX_RXQ];
+	unsigned n_rxq;
+	uint16_t txq[DP_MAX_PORTS];   /* this lcore's TX queue on each port */
+	struct tg_stats_block *stats; /* this lcore is its only writer */
+	struct dp_app *app;
+
+	/* this lcore */
+	struct dp_idle idle;
+	struct tg_msg reply[DP_REPLY_BACKLOG];
+	unsigned n_reply;
+} __rte_cache_aligned;
+
+struct dp_port {
+	uint16_t port_id;
+	struct dpk_port_info info;
+	struct tg_stats_block *stats; /* main lcore writes */
+};
+
+struct dp_app {
+	struct dp_config cfg;
+	const char *instance;
+	struct tg_chan *chan;
+	struct tg_stats_seg *stats;
+	struct rte_mempool *pool;
+	struct dp_port ports[DP_MAX_PORTS];
+	unsigned n_ports;
+	struct dp_lcore lcores[DP_MAX_LCORES];
+	unsigned n_lcores;    /* main + workers */
+	uint32_t cp_gen_seen; /* main lcore */
+	bool eal_up;
+	volatile bool stop;
+};
+
+/* dp_cmd.c: handle one command on lcore lc; fills the reply (always one per command). */
+void dp_cmd_handle(struct dp_lcore *lc, const struct tg_msg *cmd, struct tg_msg *reply);
+/* Polls lc's command ring and sends replies, keeping them while the event ring is full. */
+unsigned dp_cmd_poll(struct dp_lcore *lc);
+
+/* dp_worker.c */
+int dp_worker_main(void *arg);
+/* dp_main_loop.c */
+void dp_main_loop(struct dp_app *app);
+void dp_sleep_us(uint32_t us);
+
+#endif

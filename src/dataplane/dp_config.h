@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The dataplane's configuration keys ([dataplane] and [channel]) and where they land. Plain C,
+ * no DPDK: the control plane registers the same keys so one tollgate.conf serves both processes
+ * and `show config` shows everything.
+ */
+#ifndef TG_DP_CONFIG_H
+#define TG_DP_CONFIG_H
+
+#include <stdint.h>
+
+#include "tg_config.h"
+
+#define DP_VDEVS_LEN 512
+
+struct dp_config {
+	char lcores[64];
+	char vdevs[DP_VDEVS_LEN]; /* ';'-separated DPDK vdev specs, or "auto" */
+	int hugepages;		  /* enum dpk_huge_mode: auto, on, off */
+	uint32_t memory_mb;
+	uint32_t mbufs;
+	int idle; /* enum dp_idle_mode: busy, adaptive */
+	uint32_t idle_max_sleep_us;
+	uint32_t rx_desc;
+	uint32_t tx_desc;
+	uint64_t port_stats_interval_ms;
+	uint32_t ring_size; /* [channel] */
+};
+
+int dp_config_register(struct tg_cfg *cfg, struct dp_config *dc);
+
+#endif
