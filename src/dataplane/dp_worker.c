@@ -60,7 +60,7 @@ int dp_worker_main(void *arg)
 	struct dp_lcore *lc = arg;
 	struct dp_app *app = lc->app;
 	struct tg_stats_block *sb = lc->stats;
-	uint64_t loops = 0;
+	uint64_t loops = 0, now = tg_now_ns();
 
 	/* sleeps of a few microseconds need a timer slack below the default 50 us */
 	prctl(PR_SET_TIMERSLACK, 1000UL);
@@ -74,12 +74,14 @@ int dp_worker_main(void *arg)
 		sb->v[TG_DPC_polls]++;
 		if (!work)
 			sb->v[TG_DPC_idle_polls]++;
-		if (!work || (++loops % DP_CMD_POLL_EVERY) == 0)
+		if (!work || (++loops % DP_CMD_POLL_EVERY) == 0) {
 			work += dp_cmd_poll(lc);
+			now = tg_now_ns(); /* vDSO, every few dozen loops: not per packet */
+		}
 		sleep_us = dp_idle_next_sleep(&lc->idle, work);
 		if (sleep_us)
 			sb->v[TG_DPC_sleeps]++;
-		tg_stats_write_end(sb, sleep_us ? tg_now_ns() : sb->updated_ns);
+		tg_stats_write_end(sb, now);
 		if (sleep_us)
 			dp_sleep_us(sleep_us);
 		else if (!work)
