@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -202,6 +203,16 @@ static int setup(void **state)
 	return 0;
 }
 
+/* responders stopped with SIGTERM/SIGKILL leave their segment, as a crashed dataplane would */
+static int teardown(void **state)
+{
+	char name[64];
+
+	if (tg_chan_shm_name(instance, name, sizeof(name)) == 0)
+		shm_unlink(name);
+	return 0;
+}
+
 static int send_pings(struct ctx *c, unsigned n, unsigned ring_mod)
 {
 	int rc = 0;
@@ -346,11 +357,11 @@ static void test_crash_then_restart(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_up_and_replies_matched, setup),
-		cmocka_unit_test_setup(test_backpressure_keeps_every_command, setup),
-		cmocka_unit_test_setup(test_backlog_limit_refuses, setup),
-		cmocka_unit_test_setup(test_unanswered_request_times_out, setup),
-		cmocka_unit_test_setup(test_crash_then_restart, setup),
+		cmocka_unit_test_setup_teardown(test_up_and_replies_matched, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backpressure_keeps_every_command, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backlog_limit_refuses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unanswered_request_times_out, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_then_restart, setup, teardown),
 	};
 
 	tg_log_set_level("all", "err");
