@@ -9,8 +9,18 @@
 
 /* X(name, help) — per worker lcore */
 #define TG_DP_DROP_REASONS(X)                                                                      \
-	X(no_flow, "packet matched no media flow and no exception path took it")                   \
-	X(tx_full, "the port's TX queue refused the packet")
+	X(no_flow, "matched no media flow and there is no exception path to take it")              \
+	X(tx_full, "the port's TX queue refused the packet")                                       \
+	X(malformed, "IP/UDP lengths that do not add up, or a truncated header")                   \
+	X(fragment, "an IPv4 fragment addressed to a media port")                                  \
+	X(ip_options, "IPv4 options on a packet for a media port")                                 \
+	X(not_rtp, "not RTP/RTCP version 2, or too short, on a media port")                        \
+	X(foreign_source, "from a source other than the latched or signalled remote (RTP bleed)")  \
+	X(direction, "the endpoints' directions do not allow this way (hold, inactive)")           \
+	X(unlinked, "the endpoint is not linked to a peer yet")                                    \
+	X(no_remote, "the peer's remote address is not known yet")                                 \
+	X(no_neighbor, "no MAC known for the peer's remote yet")                                   \
+	X(no_room, "no headroom to rewrite the headers")
 
 #define TG_DP_LCORE_COUNTERS(X)                                                                    \
 	X(polls, "RX polls of all queues")                                                         \
@@ -20,6 +30,10 @@
 	X(rx_bytes, "bytes received")                                                              \
 	X(tx_pkts, "packets sent")                                                                 \
 	X(tx_bytes, "bytes sent")                                                                  \
+	X(relayed, "RTP/RTCP packets relayed to a peer endpoint")                                  \
+	X(rtcp, "RTCP packets received on media endpoints")                                        \
+	X(exc_to_kernel, "packets handed to the exception path (TAP)")                             \
+	X(exc_from_kernel, "packets the kernel sent out through the port")                         \
 	X(cmds, "channel commands handled by this lcore")                                          \
 	X(evt_full, "events this lcore could not queue to the control plane")
 

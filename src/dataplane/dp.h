@@ -15,6 +15,8 @@
 #include <rte_mbuf.h>
 
 #include "dp_config.h"
+#include "dp_flow.h"
+#include "dp_neigh.h"
 #include "dpk_env.h"
 #include "dp_idle.h"
 #include "tg_chan.h"
@@ -27,12 +29,19 @@
 #define DP_MAX_LCORES 64
 /* replies an lcore holds while the event ring is full; it reads no new command meanwhile */
 #define DP_REPLY_BACKLOG 32
+/* packets an lcore buffers per TX port before it must send */
+#define DP_TX_BUF (2 * DP_BURST)
 
 struct dp_app;
 
 struct dp_rxq {
-	uint16_t port;
+	uint16_t port; /* index into app->ports */
 	uint16_t queue;
+};
+
+struct dp_txbuf {
+	uint16_t n;
+	struct rte_mbuf *pkts[DP_TX_BUF];
 };
 
 struct dp_lcore {
@@ -48,13 +57,20 @@ struct dp_lcore {
 	struct dp_app *app;
 
 	/* this lcore */
+	unsigned rcu_id; /* workers: reader id in the flow table's RCU */
+	struct dp_txbuf txb[DP_MAX_PORTS];
+	struct dp_neigh_pending neigh_pending;
 	struct dp_idle idle;
 	struct tg_msg reply[DP_REPLY_BACKLOG];
 	unsigned n_reply;
 } __rte_cache_aligned;
 
 struct dp_port {
-	uint16_t port_id;
+	uint16_t port_id; /* DPDK's port id */
+	bool is_tap;	  /* an exception-path TAP, not a media port */
+	int exception;	  /* media port: its TAP's index; TAP: its media port's; -1 */
+	bool have_next_hop;
+	struct rte_ether_addr next_hop; /* MAC for remotes not yet heard from */
 	struct dpk_port_info info;
 	struct tg_stats_block *stats; /* main lcore writes */
 };
@@ -67,6 +83,11 @@ struct dp_app {
 	struct rte_mempool *pool;
 	struct dp_port ports[DP_MAX_PORTS];
 	unsigned n_ports;
+	struct dp_flows *flows;
+	struct rte_hash *flow_hash; /* read by workers */
+	struct dp_ep *eps;	    /* read by workers; configured by the main lcore */
+	struct dp_ep_local_default local_addr;
+	struct dp_neigh *neigh;
 	struct dp_lcore lcores[DP_MAX_LCORES];
 	unsigned n_lcores;    /* main + workers */
 	uint32_t cp_gen_seen; /* main lcore */

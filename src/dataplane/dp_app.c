@@ -6,7 +6,9 @@
  */
 #include "dp_app.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,73 +36,180 @@ static const char *const port_counter_names[] = {
 #undef TG_X
 };
 
-/* Splits cfg.vdevs on ';' into buf; "auto" becomes one net_tap named after the instance. */
+/* Exception TAPs are named net_tapx<n> (the driver matches the "net_tap" prefix). */
+#define EXC_VDEV_PREFIX "net_tapx"
+
+/*
+ * The EAL's vdev list: cfg.vdevs split on ';' ("auto" = one net_tap media port named
+ * tg-<instance>), then one exception TAP per media port when cfg.exception is on.
+ */
 static unsigned vdev_list(struct dp_app *app, char *buf, size_t len, const char **out)
 {
-	unsigned n = 0;
+	unsigned n = 0, n_media;
 	char *save = NULL;
+	size_t used;
 
 	if (strcmp(app->cfg.vdevs, "auto") == 0) {
 		/* IFNAMSIZ is 16: "tg-" and at most 12 characters of the instance */
 		snprintf(buf, len, "net_tap0,iface=tg-%.12s", app->instance);
-		out[0] = buf;
-		return 1;
+		out[n++] = buf;
+	} else {
+		snprintf(buf, len, "%s", app->cfg.vdevs);
+		for (char *t = strtok_r(buf, ";", &save); t && n < DPK_MAX_VDEVS / 2;
+			t = strtok_r(NULL, ";", &save))
+			if (*t)
+				out[n++] = t;
 	}
-	snprintf(buf, len, "%s", app->cfg.vdevs);
-	for (char *t = strtok_r(buf, ";", &save); t && n < DPK_MAX_VDEVS;
-		t = strtok_r(NULL, ";", &save))
-		if (*t)
-			out[n++] = t;
+	used = strlen(out[n - 1]) + (size_t)(out[n - 1] - buf) + 1;
+	n_media = n;
+	for (unsigned i = 0; app->cfg.exception && i < n_media && used < len; i++) {
+		int w = snprintf(buf + used, len - used, EXC_VDEV_PREFIX "%u,iface=tgx%u-%.10s", i,
+			i, app->instance);
+
+		out[n++] = buf + used;
+		used += (size_t)w + 1;
+	}
 	return n;
+}
+
+static int init_port(struct dp_app *app, uint16_t pid, unsigned n_workers)
+{
+	struct rte_eth_dev_info dev;
+	struct dpk_port_conf pc = {
+		.rx_desc = (uint16_t)app->cfg.rx_desc,
+		.tx_desc = (uint16_t)app->cfg.tx_desc,
+		.promiscuous = true,
+	};
+	struct dp_port *p = &app->ports[app->n_ports];
+	unsigned max_q;
+	int rc;
+
+	if (rte_eth_dev_info_get(pid, &dev) < 0)
+		return -ENODEV;
+	/* one RX and one TX queue per worker (some drivers, net_tap among them, insist on equal
+	 * counts); the main lcore never transmits, so no TX queue is shared */
+	max_q = dev.max_rx_queues < dev.max_tx_queues ? dev.max_rx_queues : dev.max_tx_queues;
+	pc.n_rxq = (uint16_t)(n_workers < max_q ? n_workers : max_q);
+	pc.n_txq = pc.n_rxq;
+	p->port_id = pid;
+	p->exception = -1;
+	rc = dpk_port_init(pid, &pc, app->pool, &p->info);
+	if (rc < 0)
+		return rc;
+	p->is_tap = strncmp(p->info.name, EXC_VDEV_PREFIX, strlen(EXC_VDEV_PREFIX)) == 0;
+	if (app->cfg.next_hop_mac[0])
+		p->have_next_hop =
+			rte_ether_unformat_addr(app->cfg.next_hop_mac, &p->next_hop) == 0;
+	/* RX queue q goes to worker q % n_workers; worker w sends on (w - 1) % n_txq */
+	for (uint16_t q = 0; q < pc.n_rxq; q++) {
+		struct dp_lcore *lc = &app->lcores[1 + q % n_workers];
+
+		lc->rxq[lc->n_rxq].port = (uint16_t)app->n_ports;
+		lc->rxq[lc->n_rxq++].queue = q;
+	}
+	for (unsigned i = 1; i < app->n_lcores; i++)
+		app->lcores[i].txq[app->n_ports] = (uint16_t)((i - 1) % pc.n_txq);
+	app->n_ports++;
+	return 0;
+}
+
+/* Pairs each exception TAP with its media port and gives it the port's MAC, so the kernel
+ * answers ARP with the address the wire knows. */
+static int pair_exception_ports(struct dp_app *app)
+{
+	unsigned media = 0;
+
+	for (unsigned i = 0; i < app->n_ports; i++) {
+		struct dp_port *t = &app->ports[i];
+		unsigned n;
+
+		if (!t->is_tap)
+			continue;
+		n = (unsigned)atoi(t->info.name + strlen(EXC_VDEV_PREFIX));
+		media = 0;
+		for (unsigned j = 0; j < app->n_ports; j++) {
+			if (app->ports[j].is_tap)
+				continue;
+			if (media++ == n) {
+				t->exception = (int)j;
+				app->ports[j].exception = (int)i;
+				break;
+			}
+		}
+		if (t->exception < 0)
+			return -ENODEV;
+		rte_eth_dev_default_mac_addr_set(t->port_id, &app->ports[t->exception].info.mac);
+		TG_LOG(DP, INFO, "exception path: %s (%s) carries what %s's relay does not own",
+			t->info.name, t->info.driver, app->ports[t->exception].info.name);
+	}
+	return 0;
 }
 
 static int setup_ports(struct dp_app *app, unsigned n_workers)
 {
 	uint16_t pid;
+	int rc;
 
 	RTE_ETH_FOREACH_DEV(pid)
 	{
-		struct dp_port *p;
-		struct rte_eth_dev_info dev;
-		struct dpk_port_conf pc = {
-			.rx_desc = (uint16_t)app->cfg.rx_desc,
-			.tx_desc = (uint16_t)app->cfg.tx_desc,
-			.promiscuous = true,
-		};
-		int rc;
-
 		if (app->n_ports == DP_MAX_PORTS) {
 			TG_LOG(DP, ERR, "more than %d ports", DP_MAX_PORTS);
 			return -E2BIG;
 		}
-		if (rte_eth_dev_info_get(pid, &dev) < 0)
-			return -ENODEV;
-		/* one RX and one TX queue per worker (some drivers, net_tap among them, insist on
-		 * equal counts); the main lcore never transmits, so no TX queue is shared */
-		unsigned max_q = dev.max_rx_queues < dev.max_tx_queues ? dev.max_rx_queues
-								       : dev.max_tx_queues;
-
-		pc.n_rxq = (uint16_t)(n_workers < max_q ? n_workers : max_q);
-		pc.n_txq = pc.n_rxq;
-		p = &app->ports[app->n_ports];
-		p->port_id = pid;
-		rc = dpk_port_init(pid, &pc, app->pool, &p->info);
+		rc = init_port(app, pid, n_workers);
 		if (rc < 0)
 			return rc;
-		/* RX queue q goes to worker q % n_workers; worker w sends on (w - 1) % n_txq */
-		for (uint16_t q = 0; q < pc.n_rxq; q++) {
-			struct dp_lcore *lc = &app->lcores[1 + q % n_workers];
-
-			lc->rxq[lc->n_rxq].port = pid;
-			lc->rxq[lc->n_rxq++].queue = q;
-		}
-		for (unsigned i = 1; i < app->n_lcores; i++)
-			app->lcores[i].txq[app->n_ports] = (uint16_t)((i - 1) % pc.n_txq);
-		app->n_ports++;
 	}
 	if (app->n_ports == 0) {
 		TG_LOG(DP, ERR, "no ports: configure dataplane.vdevs or bind a NIC");
 		return -ENODEV;
+	}
+	return pair_exception_ports(app);
+}
+
+static int parse_local(const char *text, uint8_t family, struct tg_addr *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!text[0])
+		return 0;
+	if (inet_pton(family == TG_AF_INET ? AF_INET : AF_INET6, text, out->a) != 1)
+		return -EINVAL;
+	out->family = family;
+	return 0;
+}
+
+static int setup_flows(struct dp_app *app)
+{
+	struct dp_flows_params fp = {
+		.max_endpoints = app->cfg.max_endpoints,
+		.n_readers = app->n_lcores - 1,
+		.port_min = (uint16_t)app->cfg.port_min,
+		.port_max = (uint16_t)app->cfg.port_max,
+		.socket = (int)rte_socket_id(),
+	};
+
+	if (parse_local(app->cfg.media_address, TG_AF_INET, &app->local_addr.v4) < 0 ||
+		parse_local(app->cfg.media_address6, TG_AF_INET6, &app->local_addr.v6) < 0)
+		return -EINVAL;
+	if (fp.port_min > fp.port_max) {
+		TG_LOG(DP, ERR, "dataplane.port_min %u is above port_max %u", fp.port_min,
+			fp.port_max);
+		return -EINVAL;
+	}
+	app->flows = dp_flows_create(&fp);
+	if (!app->flows) {
+		TG_LOG(DP, ERR, "flow table for %u endpoints: %s", fp.max_endpoints,
+			strerror(errno));
+		return -errno;
+	}
+	app->neigh = dp_neigh_create(app->cfg.max_endpoints, fp.socket);
+	if (!app->neigh)
+		return -ENOMEM;
+	app->flow_hash = dp_flows_hash(app->flows);
+	app->eps = dp_flows_eps(app->flows);
+	for (unsigned i = 1; i < app->n_lcores; i++) {
+		app->lcores[i].rcu_id = i - 1;
+		rte_rcu_qsbr_thread_register(dp_flows_rcu(app->flows), i - 1);
 	}
 	return 0;
 }
@@ -195,6 +304,8 @@ int dp_app_start(struct dp_app *app, const char *prog, int eal_argc, char **eal_
 	if (!app->pool)
 		return -ENOMEM;
 	rc = setup_ports(app, n - 1);
+	if (rc == 0)
+		rc = setup_flows(app);
 	if (rc < 0)
 		return rc;
 	rc = setup_segments(app);
@@ -224,6 +335,10 @@ void dp_app_stop(struct dp_app *app)
 		rte_eal_mp_wait_lcore();
 	for (unsigned i = 0; i < app->n_ports; i++)
 		dpk_port_close(app->ports[i].port_id);
+	dp_flows_free(app->flows);
+	dp_neigh_free(app->neigh);
+	app->flows = NULL;
+	app->neigh = NULL;
 	tg_chan_destroy(app->chan);
 	tg_stats_destroy(app->stats);
 	app->chan = NULL;

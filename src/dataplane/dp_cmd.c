@@ -35,11 +35,108 @@ static void cmd_ping(struct dp_lcore *lc, const struct tg_msg *cmd, struct tg_ms
 	r->u.ping.lcore_id = lc->lcore_id;
 }
 
+static void ep_stats_fill(const struct dp_ep *ep, uint64_t now, struct tg_msg_ep_stats *st)
+{
+	st->key = ep->cfg.key;
+	st->rx_pkts = ep->rx.pkts;
+	st->rx_bytes = ep->rx.bytes;
+	st->tx_pkts = ep->rx.tx_pkts;
+	st->rtcp_pkts = ep->rx.rtcp_pkts;
+	st->dropped = ep->rx.dropped;
+	st->last_rx_ms_ago = ep->rx.last_ns
+				     ? (uint32_t)(tg_age_ns(now, ep->rx.last_ns) / TG_NS_PER_MS)
+				     : UINT32_MAX;
+}
+
+/* Endpoint commands change the flow table: the main lcore is its only writer. */
+static bool ep_cmd_allowed(struct dp_lcore *lc, struct tg_msg *r)
+{
+	if (lc->is_main)
+		return true;
+	r->status = -EINVAL;
+	return false;
+}
+
+static void ep_reply(struct dp_lcore *lc, uint32_t id, struct tg_msg *r)
+{
+	const struct dp_ep *ep = &lc->app->eps[id];
+
+	r->u.ep.ep_id = id;
+	r->u.ep.local = ep->cfg.local;
+}
+
+static void cmd_ep_create(struct dp_lcore *lc, const struct tg_msg *cmd, struct tg_msg *r)
+{
+	uint32_t id;
+
+	if (!ep_cmd_allowed(lc, r))
+		return;
+	if (cmd->u.ep.port_id >= lc->app->n_ports || lc->app->ports[cmd->u.ep.port_id].is_tap) {
+		r->status = -ENODEV;
+		return;
+	}
+	r->status = dp_ep_create(lc->app->flows, &cmd->u.ep, &lc->app->local_addr, &id);
+	if (r->status == 0)
+		ep_reply(lc, id, r);
+}
+
+static void cmd_ep_update(struct dp_lcore *lc, const struct tg_msg *cmd, struct tg_msg *r)
+{
+	uint32_t id;
+
+	if (!ep_cmd_allowed(lc, r))
+		return;
+	r->status = dp_ep_update(lc->app->flows, &cmd->u.ep, &id);
+	if (r->status == 0)
+		ep_reply(lc, id, r);
+}
+
+static void cmd_ep_link(struct dp_lcore *lc, const struct tg_msg *cmd, struct tg_msg *r)
+{
+	if (ep_cmd_allowed(lc, r))
+		r->status = dp_ep_link(lc->app->flows, cmd->u.ep.key, cmd->u.ep.peer_key);
+}
+
+static void cmd_ep_stats(struct dp_lcore *lc, const struct tg_msg *cmd, struct tg_msg *r)
+{
+	uint32_t id;
+
+	if (!ep_cmd_allowed(lc, r))
+		return;
+	r->status = dp_ep_find(lc->app->flows, cmd->u.ep.key, &id);
+	memset(&r->u, 0, sizeof(r->u));
+	if (r->status == 0)
+		ep_stats_fill(&lc->app->eps[id], tg_now_ns(), &r->u.ep_stats);
+}
+
+static void cmd_ep_delete(struct dp_lcore *lc, const struct tg_msg *cmd, struct tg_msg *r)
+{
+	uint64_t key = cmd->u.ep.key;
+	uint32_t id;
+
+	if (!ep_cmd_allowed(lc, r))
+		return;
+	memset(&r->u, 0, sizeof(r->u));
+	/* deleting twice is not an error: the second finds nothing left to do */
+	if (dp_ep_find(lc->app->flows, key, &id) < 0) {
+		r->u.ep_stats.key = key;
+		return;
+	}
+	/* the final statistics go back with the reply: the call record needs them */
+	ep_stats_fill(&lc->app->eps[id], tg_now_ns(), &r->u.ep_stats);
+	r->status = dp_ep_delete(lc->app->flows, key, &id);
+}
+
 typedef void (*dp_cmd_fn)(struct dp_lcore *lc, const struct tg_msg *cmd, struct tg_msg *reply);
 
 static const dp_cmd_fn handlers[TG_MSG__MAX] = {
 	[TG_MSG_HELLO] = cmd_hello,
 	[TG_MSG_PING] = cmd_ping,
+	[TG_MSG_EP_CREATE] = cmd_ep_create,
+	[TG_MSG_EP_UPDATE] = cmd_ep_update,
+	[TG_MSG_EP_LINK] = cmd_ep_link,
+	[TG_MSG_EP_STATS] = cmd_ep_stats,
+	[TG_MSG_EP_DELETE] = cmd_ep_delete,
 };
 
 void dp_cmd_handle(struct dp_lcore *lc, const struct tg_msg *cmd, struct tg_msg *reply)

@@ -3,6 +3,7 @@
 #include "dp_config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "tg_chan.h"
@@ -17,6 +18,31 @@ static int validate_ring_size(const void *v, char *err, size_t errlen)
 
 	if (n & (n - 1)) {
 		tg_errf(err, errlen, "%u is not a power of two", n);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int validate_even(const void *v, char *err, size_t errlen)
+{
+	if (*(const uint32_t *)v & 1) {
+		tg_errf(err, errlen, "%u is odd: RTP ports are even", *(const uint32_t *)v);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int validate_mac(const void *v, char *err, size_t errlen)
+{
+	const char *s = v;
+	unsigned b[6];
+	char tail;
+
+	if (!*s)
+		return 0;
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		    &tail) != 6) {
+		tg_errf(err, errlen, "'%s' is not a MAC address (xx:xx:xx:xx:xx:xx)", s);
 		return -EINVAL;
 	}
 	return 0;
@@ -56,6 +82,31 @@ static const struct tg_cfg_key dp_keys[] = {
 		.def = "100ms", .min = 10, .max = 60000,
 		.help = "How often the main lcore copies the ports' driver counters into the stats "
 			"segment."},
+	{"dataplane", "exception", TG_CFG_BOOL, DC(exception), .def = "true",
+		.help = "Give every media port a Linux TAP (tgx<n>-<instance>) for what the relay "
+			"does "
+			"not own: ARP, ICMP, SIP, anything matching no flow goes to the kernel and "
+			"what "
+			"the kernel sends there leaves through the port. Put the appliance's "
+			"address on "
+			"that TAP."},
+	{"dataplane", "media_address", TG_CFG_ADDR, DC(media_address), .def = "",
+		.help = "IPv4 address of the media ports: the local address of an endpoint created "
+			"without one."},
+	{"dataplane", "media_address6", TG_CFG_ADDR, DC(media_address6), .def = "",
+		.help = "IPv6 address of the media ports, likewise."},
+	{"dataplane", "next_hop_mac", TG_CFG_STRING, DC(next_hop_mac), .def = "",
+		.validate = validate_mac,
+		.help = "MAC to send media to when the remote has not been heard from yet (the "
+			"gateway's); empty: only MACs learned from received packets are used."},
+	{"dataplane", "port_min", TG_CFG_UINT, DC(port_min), .def = "30000", .min = 1024,
+		.max = 65534, .validate = validate_even,
+		.help = "Lowest local RTP port (even; RTCP uses the odd port above)."},
+	{"dataplane", "port_max", TG_CFG_UINT, DC(port_max), .def = "39998", .min = 1024,
+		.max = 65534, .validate = validate_even, .help = "Highest local RTP port (even)."},
+	{"dataplane", "max_endpoints", TG_CFG_UINT, DC(max_endpoints), .def = "65536", .min = 16,
+		.max = 4194304,
+		.help = "Media endpoints (call legs) the flow table holds; two per relayed call."},
 	{"channel", "ring_size", TG_CFG_UINT, DC(ring_size), .def = "4096", .min = 64,
 		.max = 1048576, .validate = validate_ring_size,
 		.help = "Slots in each control/data channel ring (power of two). Set by the "

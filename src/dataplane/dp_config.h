@@ -7,6 +7,7 @@
 #ifndef TG_DP_CONFIG_H
 #define TG_DP_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "tg_config.h"
@@ -24,6 +25,13 @@ struct dp_config {
 	uint32_t rx_desc;
 	uint32_t tx_desc;
 	uint64_t port_stats_interval_ms;
+	bool exception;		/* a TAP per media port for what the relay does not own */
+	char media_address[48]; /* the media ports' IPv4 address ("" = none) */
+	char media_address6[48];
+	char next_hop_mac[24]; /* "" = learn MACs from received packets only */
+	uint32_t port_min;
+	uint32_t port_max;
+	uint32_t max_endpoints;
 	uint32_t ring_size; /* [channel] */
 };
 

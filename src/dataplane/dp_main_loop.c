@@ -85,12 +85,14 @@ void dp_main_loop(struct dp_app *app)
 		watch_control_plane(app, now, &cp_alive);
 		tg_stats_write_begin(lc->stats);
 		work = dp_cmd_poll(lc);
+		work += dp_neigh_apply(app->neigh);
 		lc->stats->v[TG_DPC_polls]++;
 		if (!work)
 			lc->stats->v[TG_DPC_idle_polls]++;
 		tg_stats_write_end(lc->stats, now);
 		if (now >= next_stats) {
 			publish_port_stats(app, now);
+			dp_flows_reclaim(app->flows);
 			next_stats = now + stats_every;
 		}
 		if (!work && lc->idle.mode == DP_IDLE_ADAPTIVE)

@@ -6,7 +6,7 @@
 
 TOLLGATE_BUILD_DIR=$TG_BUILD "$TG_SRC/scripts/run" --duration 4 --instance "$INSTANCE" \
 	>"$WORK/run.log" 2>&1 || fail "scripts/run exited with $?"
-wait_log run "dataplane up: generation [0-9a-f]{8}, pid [0-9]+, 2 lcore\(s\), 1 port\(s\)" 1
+wait_log run "dataplane up: generation [0-9a-f]{8}, pid [0-9]+, 2 lcore\(s\), 2 port\(s\)" 1
 wait_log run "summary: dataplane_reached=1 pings_ok=[1-9][0-9]* pings_failed=0" 1
 wait_log run "lcore#0 [1-9][0-9]* ok/0 failed.*lcore#1 [1-9][0-9]* ok/0 failed" 1
 # the stats dump lists every block with the counters' names, read from the segment itself

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Media endpoints and the flow table that finds them.
+ *
+ * An endpoint is one call leg's local address + RTP port (RTCP on port + 1 unless muxed) on one
+ * dataplane port. The flow table maps (local address, local UDP port) to an endpoint and says
+ * whether the packet is RTP or RTCP. Two linked endpoints relay to each other.
+ *
+ * Ownership: the main lcore is the only writer of the table and of each endpoint's
+ * configuration (from channel commands); workers only read them. The table is an rte_hash with
+ * lock-free readers, entries reclaimed through RCU QSBR; each endpoint's configuration is
+ * guarded by its own sequence counter (readers retry, the writer never waits). What a worker
+ * learns from packets (latched source, MAC) and the receive statistics are written by the
+ * worker that receives the stream: RSS keeps one stream on one queue, so they have one writer.
+ */
+#ifndef TG_DP_FLOW_H
+#define TG_DP_FLOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <rte_common.h>
+#include <rte_hash.h>
+#include <rte_rcu_qsbr.h>
+
+#include "tg_msg.h"
+
+#define DP_EP_NONE UINT32_MAX
+#define DP_FLOW_RTCP 0x1u /* flow value: (ep_id << 1) | DP_FLOW_RTCP */
+
+struct dp_flow_key {
+	uint8_t addr[16];
+	uint16_t port;	/* host order */
+	uint8_t family; /* TG_AF_INET / TG_AF_INET6 */
+	uint8_t pad[5]; /* always zero: the key is hashed as bytes */
+};
+
+/* Written by the main lcore under cfg_seq; read by workers with dp_ep_cfg_read(). */
+struct dp_ep_cfg {
+	uint64_t key;
+	struct tg_addr local;  /* family, address and RTP port */
+	struct tg_addr remote; /* from signalling; family 0 = not known yet */
+	uint16_t remote_rtcp_port;
+	uint16_t port_id; /* the DPDK port it lives on (index into the app's ports) */
+	uint32_t peer;	  /* linked endpoint or DP_EP_NONE */
+	uint32_t gen;	  /* bumped when the remote changes: latching starts over */
+	uint32_t clock_rate;
+	uint32_t out_ssrc;
+	uint8_t dir;   /* TG_DIR_* */
+	uint8_t flags; /* TG_EPF_* */
+	uint8_t pt_in;
+	uint8_t pt_out;
+};
+
+/* What the receiving worker learned about the remote; guarded by learn_seq. */
+struct dp_ep_learned {
+	struct tg_addr src; /* where RTP comes from (latched source) */
+	uint16_t rtcp_port; /* where RTCP comes from, 0 = not seen */
+	uint8_t mac[6];	    /* the remote's (or its gateway's) MAC */
+	uint8_t have_mac;
+	uint8_t latched;
+	uint32_t gen; /* cfg.gen it was learned under */
+};
+
+/* Receive side counters and RTP sequence state, single writer (see above). */
+struct dp_ep_rx {
+	uint64_t pkts;
+	uint64_t bytes;
+	uint64_t rtcp_pkts;
+	uint64_t dropped;
+	uint64_t last_ns; /* 0 = nothing yet */
+	/* written by the worker relaying toward this endpoint (one stream, one worker) */
+	uint64_t tx_pkts;    /* relayed toward this endpoint's remote */
+	uint64_t rw_last_ns; /* RTP rewrite: the source being relayed and its offsets */
+	uint32_t rw_in_ssrc;
+	uint32_t rw_ts_delta;
+	uint32_t rw_last_ts;
+	uint16_t rw_seq_delta;
+	uint16_t rw_last_seq;
+	uint8_t rw_init;
+};
+
+struct dp_ep {
+	volatile uint32_t cfg_seq; /* main lcore: odd while cfg is being written */
+	uint32_t state;		   /* main lcore: DP_EP_FREE, DP_EP_ACTIVE, DP_EP_DYING */
+	struct dp_ep_cfg cfg;
+	volatile uint32_t learn_seq;
+	struct dp_ep_learned learned;
+	struct dp_ep_rx rx;
+} __rte_cache_aligned;
+
+enum dp_ep_state {
+	DP_EP_FREE = 0,
+	DP_EP_ACTIVE = 1,
+	DP_EP_DYING = 2, /* out of the table, waiting for the workers' grace period */
+};
+
+struct dp_flows_params {
+	uint32_t max_endpoints;
+	uint32_t n_readers; /* worker lcores that look up flows */
+	uint16_t port_min;  /* even local RTP port range, inclusive */
+	uint16_t port_max;
+	int socket;
+};
+
+struct dp_flows;
+
+struct dp_flows *dp_flows_create(const struct dp_flows_params *p);
+void dp_flows_free(struct dp_flows *f);
+struct rte_hash *dp_flows_hash(struct dp_flows *f);
+struct rte_rcu_qsbr *dp_flows_rcu(struct dp_flows *f);
+struct dp_ep *dp_flows_eps(struct dp_flows *f);
+uint32_t dp_flows_n_active(const struct dp_flows *f);
+
+/* Main lcore. Each returns 0 or -errno: -ENOENT no such key, -EADDRINUSE port taken,
+ * -ENOSPC no free endpoint or port, -EINVAL bad request. */
+struct dp_ep_local_default {
+	struct tg_addr v4; /* the port's own addresses, used when a request leaves it 0 */
+	struct tg_addr v6;
+};
+int dp_ep_create(struct dp_flows *f, const struct tg_msg_ep *req,
+	const struct dp_ep_local_default *def, uint32_t *ep_id);
+int dp_ep_update(struct dp_flows *f, const struct tg_msg_ep *req, uint32_t *ep_id);
+int dp_ep_link(struct dp_flows *f, uint64_t key, uint64_t peer_key);
+int dp_ep_delete(struct dp_flows *f, uint64_t key, uint32_t *ep_id);
+int dp_ep_find(struct dp_flows *f, uint64_t key, uint32_t *ep_id);
+/* Frees endpoints whose grace period has passed; call from the main lcore's loop. */
+void dp_flows_reclaim(struct dp_flows *f);
+
+static inline void dp_flow_key_set(
+	struct dp_flow_key *k, uint8_t family, const void *addr, uint16_t port)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = family;
+	k->port = port;
+	memcpy(k->addr, addr, family == TG_AF_INET ? 4 : 16);
+}
+
+/* A consistent copy of an endpoint's configuration (worker side). */
+static inline void dp_ep_cfg_read(const struct dp_ep *ep, struct dp_ep_cfg *out)
+{
+	uint32_t s1, s2;
+
+	do {
+		s1 = __atomic_load_n(&ep->cfg_seq, __ATOMIC_ACQUIRE);
+		*out = ep->cfg;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s2 = __atomic_load_n(&ep->cfg_seq, __ATOMIC_RELAXED);
+	} while ((s1 & 1) || s1 != s2);
+}
+
+static inline void dp_ep_learned_read(const struct dp_ep *ep, struct dp_ep_learned *out)
+{
+	uint32_t s1, s2;
+
+	do {
+		s1 = __atomic_load_n(&ep->learn_seq, __ATOMIC_ACQUIRE);
+		*out = ep->learned;
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s2 = __atomic_load_n(&ep->learn_seq, __ATOMIC_RELAXED);
+	} while ((s1 & 1) || s1 != s2);
+}
+
+static inline void dp_ep_learned_write(struct dp_ep *ep, const struct dp_ep_learned *l)
+{
+	__atomic_store_n(&ep->learn_seq, ep->learn_seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	ep->learned = *l;
+	__atomic_store_n(&ep->learn_seq, ep->learn_seq + 1, __ATOMIC_RELEASE);
+}
+
+#endif

@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The relay node. A burst is classified (dp_pkt_parse), looked up in one bulk call, and each
+ * packet gets a verdict: relay to the linked endpoint, hand to the exception path (the kernel,
+ * through a TAP), or drop with a counted reason. Relaying strips the received Ethernet/IP/UDP
+ * headers and writes fresh ones for the far leg (so IPv4 <-> IPv6 costs nothing extra), rewrites
+ * RTP where the far endpoint asks for it, and queues the packet on this lcore's TX buffer of the
+ * far port. Counters are kept in locals and folded into the lcore's stats block once per burst.
+ * No lock, atomic read-modify-write, allocation, syscall or log line per packet.
+ */
+#include "dp_relay.h"
+
+#include <string.h>
+
+#include <rte_ethdev.h>
+#include <rte_hash.h>
+#include <rte_ip.h>
+#include <rte_prefetch.h>
+#include <rte_udp.h>
+
+#include "dp.h"
+#include "dp_flow.h"
+#include "dp_neigh.h"
+#include "dp_pkt.h"
+#include "tg_stats_counters.h"
+#include "tg_time.h"
+
+#define RTP_HDR_MIN 12
+#define RTCP_HDR_MIN 8
+#define OUT_TTL 64
+
+static inline void tx_queue(struct dp_lcore *lc, unsigned port, struct rte_mbuf *m)
+{
+	struct dp_txbuf *b = &lc->txb[port];
+
+	b->pkts[b->n++] = m;
+	if (b->n == DP_TX_BUF) {
+		uint16_t sent = rte_eth_tx_burst(
+			lc->app->ports[port].port_id, lc->txq[port], b->pkts, b->n);
+
+		lc->stats->v[TG_DPC_tx_pkts] += sent;
+		if (sent < b->n) {
+			lc->stats->v[TG_DPC_drop_tx_full] += b->n - sent;
+			rte_pktmbuf_free_bulk(b->pkts + sent, b->n - sent);
+		}
+		b->n = 0;
+	}
+}
+
+void dp_tx_flush(struct dp_lcore *lc)
+{
+	for (unsigned p = 0; p < lc->app->n_ports; p++) {
+		struct dp_txbuf *b = &lc->txb[p];
+		uint16_t sent;
+
+		if (!b->n)
+			continue;
+		sent = rte_eth_tx_burst(lc->app->ports[p].port_id, lc->txq[p], b->pkts, b->n);
+		lc->stats->v[TG_DPC_tx_pkts] += sent;
+		if (sent < b->n) {
+			lc->stats->v[TG_DPC_drop_tx_full] += b->n - sent;
+			rte_pktmbuf_free_bulk(b->pkts + sent, b->n - sent);
+		}
+		b->n = 0;
+	}
+}
+
+static inline bool addr_eq(uint8_t family, const uint8_t *a, const uint8_t *b)
+{
+	return memcmp(a, b, family == TG_AF_INET ? 4 : 16) == 0;
+}
+
+/* RTP sequence/timestamp/SSRC continuity toward a remote whose source may be switched. */
+static inline void rtp_rewrite(
+	struct dp_ep *to, const struct dp_ep_cfg *tc, uint8_t *rtp, uint64_t now_ns)
+{
+	struct dp_ep_rx *t = &to->rx;
+	uint32_t ssrc = rte_be_to_cpu_32(*(uint32_t *)(rtp + 8));
+	uint16_t seq = rte_be_to_cpu_16(*(uint16_t *)(rtp + 2));
+	uint32_t ts = rte_be_to_cpu_32(*(uint32_t *)(rtp + 4));
+	uint16_t out_seq;
+	uint32_t out_ts;
+
+	if (!t->rw_init || ssrc != t->rw_in_ssrc) {
+		if (t->rw_init) {
+			/* a new source: continue where the last one left off, plus the time since
+			 */
+			uint64_t gap = now_ns - t->rw_last_ns;
+			uint32_t ticks = (uint32_t)(gap / 1000 * tc->clock_rate / 1000000);
+
+			t->rw_seq_delta = (uint16_t)(t->rw_last_seq + 1 - seq);
+			t->rw_ts_delta = t->rw_last_ts + (ticks ? ticks : 1) - ts;
+		}
+		t->rw_in_ssrc = ssrc;
+		t->rw_init = 1;
+	}
+	out_seq = (uint16_t)(seq + t->rw_seq_delta);
+	out_ts = ts + t->rw_ts_delta;
+	t->rw_last_seq = out_seq;
+	t->rw_last_ts = out_ts;
+	t->rw_last_ns = now_ns;
+	*(uint16_t *)(rtp + 2) = rte_cpu_to_be_16(out_seq);
+	*(uint32_t *)(rtp + 4) = rte_cpu_to_be_32(out_ts);
+	*(uint32_t *)(rtp + 8) = rte_cpu_to_be_32(tc->out_ssrc);
+}
+
+/* Writes Ethernet/IP/UDP in front of the payload m now holds. false: no headroom. */
+static inline bool write_headers(struct rte_mbuf *m, const struct dp_port *port,
+	const uint8_t *dst_mac, const struct tg_addr *src, uint16_t sport, const uint8_t *dst,
+	uint16_t dport, uint8_t family)
+{
+	const uint16_t plen = rte_pktmbuf_data_len(m);
+	const uint16_t l3 =
+		family == TG_AF_INET ? sizeof(struct rte_ipv4_hdr) : sizeof(struct rte_ipv6_hdr);
+	struct rte_ether_hdr *eth;
+	struct rte_udp_hdr *udp;
+	const bool csum_off = port->info.tx_offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_prepend(m, sizeof(*eth) + l3 + sizeof(*udp));
+	if (!eth)
+		return false;
+	memcpy(&eth->dst_addr, dst_mac, RTE_ETHER_ADDR_LEN);
+	eth->src_addr = port->info.mac;
+	udp = (struct rte_udp_hdr *)((uint8_t *)(eth + 1) + l3);
+	udp->src_port = rte_cpu_to_be_16(sport);
+	udp->dst_port = rte_cpu_to_be_16(dport);
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(plen + sizeof(*udp)));
+	udp->dgram_cksum = 0;
+	m->l2_len = sizeof(*eth);
+	m->l3_len = l3;
+	m->ol_flags &= ~(RTE_MBUF_F_TX_OFFLOAD_MASK);
+	if (family == TG_AF_INET) {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+
+		eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+		ip->version_ihl = RTE_IPV4_VHL_DEF;
+		ip->type_of_service = 0xb8; /* DSCP EF: voice */
+		ip->total_length = rte_cpu_to_be_16((uint16_t)(l3 + sizeof(*udp) + plen));
+		ip->packet_id = 0;
+		ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+		ip->time_to_live = OUT_TTL;
+		ip->next_proto_id = IPPROTO_UDP;
+		memcpy(&ip->src_addr, src->a, 4);
+		memcpy(&ip->dst_addr, dst, 4);
+		ip->hdr_checksum = 0;
+		if (port->info.tx_offloads & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)
+			m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+		else
+			ip->hdr_checksum = rte_ipv4_cksum(ip);
+		if (csum_off) {
+			m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
+			udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+		} else {
+			udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+		}
+	} else {
+		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(eth + 1);
+
+		eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+		ip->vtc_flow = rte_cpu_to_be_32(6u << 28 | 0xb8u << 20);
+		ip->payload_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + plen));
+		ip->proto = IPPROTO_UDP;
+		ip->hop_limits = OUT_TTL;
+		memcpy(ip->src_addr, src->a, 16);
+		memcpy(ip->dst_addr, dst, 16);
+		if (csum_off) {
+			m->ol_flags |= RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM;
+			udp->dgram_cksum = rte_ipv6_phdr_cksum(ip, m->ol_flags);
+		} else {
+			udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip, udp);
+		}
+	}
+	return true;
+}
+
+/* Verdicts for one packet, with the counter to bump when it is dropped. */
+enum { V_RELAY, V_EXCEPTION, V_DROP };
+
+static inline unsigned relay_one(struct dp_lcore *lc, struct rte_mbuf *m, const struct dp_pkt *p,
+	uint32_t flow, uint64_t now_ns, uint64_t *v, unsigned *out_port)
+{
+	struct dp_app *app = lc->app;
+	struct dp_ep *eps = app->eps;
+	const uint32_t id = flow >> 1;
+	const bool rtcp = flow & DP_FLOW_RTCP;
+	struct dp_ep *ep = &eps[id], *to;
+	struct dp_ep_cfg c, tc;
+	struct dp_ep_learned l, tl;
+	const uint8_t *eth_src = rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr.addr_bytes;
+	uint8_t *pl;
+	const uint8_t *dst, *dst_mac;
+	struct rte_ether_addr nmac;
+	uint16_t dport, sport;
+
+	dp_ep_cfg_read(ep, &c);
+	if (p->ip_options) {
+		v[TG_DPC_drop_ip_options]++;
+		goto drop;
+	}
+	pl = rte_pktmbuf_mtod_offset(m, uint8_t *, p->l4_off + sizeof(struct rte_udp_hdr));
+	/* version 2 and long enough; on a muxed port, RTCP is told by its packet type */
+	if (p->payload_len < (rtcp ? RTCP_HDR_MIN : RTP_HDR_MIN) || (pl[0] >> 6) != 2) {
+		v[TG_DPC_drop_not_rtp]++;
+		goto drop;
+	}
+	const bool is_rtcp = rtcp || ((c.flags & TG_EPF_RTCP_MUX) && pl[1] >= 192 && pl[1] <= 223);
+
+	/* the source: latch it, or check it against what was latched or signalled */
+	dp_ep_learned_read(ep, &l);
+	if (c.flags & TG_EPF_LATCH) {
+		if (!l.latched || l.gen != c.gen) {
+			if (is_rtcp && !l.latched)
+				goto learn_rtcp_only;
+			l.src.family = p->family;
+			memcpy(l.src.a, p->src, 16);
+			l.src.port = p->sport;
+			l.latched = 1;
+			l.gen = c.gen;
+			l.rtcp_port = 0;
+			memcpy(l.mac, eth_src, 6);
+			l.have_mac = 1;
+			dp_ep_learned_write(ep, &l);
+		} else if (p->family != l.src.family || !addr_eq(p->family, p->src, l.src.a) ||
+			   (!is_rtcp && p->sport != l.src.port)) {
+			v[TG_DPC_drop_foreign_source]++;
+			goto drop;
+		} else if (is_rtcp && l.rtcp_port != p->sport) {
+			l.rtcp_port = p->sport;
+			dp_ep_learned_write(ep, &l);
+		}
+	} else {
+		if ((c.flags & TG_EPF_STRICT_SOURCE) &&
+			(c.remote.family != p->family || !addr_eq(p->family, p->src, c.remote.a))) {
+			v[TG_DPC_drop_foreign_source]++;
+			goto drop;
+		}
+	learn_rtcp_only:
+		if (!l.have_mac || memcmp(l.mac, eth_src, 6) != 0) {
+			memcpy(l.mac, eth_src, 6);
+			l.have_mac = 1;
+			dp_ep_learned_write(ep, &l);
+		}
+	}
+	ep->rx.last_ns = now_ns;
+	if (is_rtcp) {
+		ep->rx.rtcp_pkts++;
+		v[TG_DPC_rtcp]++;
+	} else {
+		ep->rx.pkts++;
+		ep->rx.bytes += p->payload_len;
+	}
+	if (!(c.dir & TG_DIR_RECV)) {
+		v[TG_DPC_drop_direction]++;
+		goto drop;
+	}
+	if (c.peer == DP_EP_NONE) {
+		v[TG_DPC_drop_unlinked]++;
+		goto drop;
+	}
+	to = &eps[c.peer];
+	dp_ep_cfg_read(to, &tc);
+	if (!(tc.dir & TG_DIR_SEND)) {
+		v[TG_DPC_drop_direction]++;
+		goto drop;
+	}
+	/* where the far remote is: what it latched, else what signalling said */
+	dp_ep_learned_read(to, &tl);
+	if (tl.latched && tl.gen == tc.gen) {
+		dst = tl.src.a;
+		dport = is_rtcp ? (tl.rtcp_port ? tl.rtcp_port
+						: (uint16_t)(tl.src.port +
+							     ((tc.flags & TG_EPF_RTCP_MUX) ? 0
+											   : 1)))
+				: tl.src.port;
+		if (tl.src.family != tc.local.family)
+			goto no_remote;
+	} else if (tc.remote.family == tc.local.family) {
+		dst = tc.remote.a;
+		dport = is_rtcp ? tc.remote_rtcp_port : tc.remote.port;
+	} else {
+		goto no_remote;
+	}
+	/* the far remote's MAC: from its own packets, else the neighbour table, else the
+	 * configured next hop; failing all three, ask (ARP / ND) and drop this packet */
+	if (tl.have_mac) {
+		dst_mac = tl.mac;
+	} else if (dp_neigh_lookup(app->neigh, tc.local.family, dst, &nmac)) {
+		dst_mac = nmac.addr_bytes;
+	} else if (app->ports[tc.port_id].have_next_hop) {
+		dst_mac = app->ports[tc.port_id].next_hop.addr_bytes;
+	} else {
+		struct rte_mbuf *ask = dp_neigh_solicit(&lc->neigh_pending, app->pool,
+			tc.local.family, tc.local.a, &app->ports[tc.port_id].info.mac, dst, now_ns);
+
+		if (ask)
+			tx_queue(lc, tc.port_id, ask);
+		v[TG_DPC_drop_no_neighbor]++;
+		goto drop;
+	}
+	if (!is_rtcp) {
+		if (tc.pt_in != 0xff && (pl[1] & 0x7f) == tc.pt_in)
+			pl[1] = (uint8_t)((pl[1] & 0x80) | tc.pt_out);
+		if (tc.flags & TG_EPF_REWRITE_RTP)
+			rtp_rewrite(to, &tc, pl, now_ns);
+	}
+	/* keep exactly the UDP payload, then write the far leg's headers in front of it */
+	rte_pktmbuf_adj(m, (uint16_t)(p->l4_off + sizeof(struct rte_udp_hdr)));
+	if (rte_pktmbuf_data_len(m) > p->payload_len)
+		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - p->payload_len));
+	sport = (uint16_t)(tc.local.port + (is_rtcp && !(tc.flags & TG_EPF_RTCP_MUX) ? 1 : 0));
+	if (!write_headers(m, &app->ports[tc.port_id], dst_mac, &tc.local, sport, dst, dport,
+		    tc.local.family)) {
+		v[TG_DPC_drop_no_room]++;
+		goto drop;
+	}
+	to->rx.tx_pkts++;
+	v[TG_DPC_relayed]++;
+	*out_port = tc.port_id;
+	return V_RELAY;
+no_remote:
+	v[TG_DPC_drop_no_remote]++;
+drop:
+	ep->rx.dropped++;
+	return V_DROP;
+}
+
+void dp_relay_burst(
+	struct dp_lcore *lc, unsigned in, struct rte_mbuf **pkts, uint16_t n, uint64_t now_ns)
+{
+	struct dp_app *app = lc->app;
+	struct dp_pkt info[DP_BURST];
+	struct dp_flow_key keys[DP_BURST];
+	const void *key_ptrs[DP_BURST];
+	void *data[DP_BURST];
+	uint8_t cls[DP_BURST];
+	uint64_t hits = 0, *v = lc->stats->v;
+	struct rte_mbuf *drops[DP_BURST];
+	unsigned n_keys = 0, n_drop = 0;
+	const int exc = app->ports[in].exception;
+
+	for (uint16_t i = 0; i < n; i++) {
+		cls[i] = (uint8_t)dp_pkt_parse(pkts[i], &info[i]);
+		if (cls[i] != DP_PKT_UDP)
+			continue;
+		dp_flow_key_set(&keys[n_keys], info[i].family, info[i].dst, info[i].dport);
+		key_ptrs[n_keys] = &keys[n_keys];
+		n_keys++;
+	}
+	if (n_keys)
+		rte_hash_lookup_bulk_data(app->flow_hash, key_ptrs, n_keys, &hits, data);
+	for (unsigned k = 0, i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		unsigned verdict, out = in;
+
+		if (cls[i] == DP_PKT_UDP) {
+			if (hits & (1ULL << k))
+				verdict = relay_one(lc, m, &info[i], (uint32_t)(uintptr_t)data[k],
+					now_ns, v, &out);
+			else
+				verdict = V_EXCEPTION;
+			k++;
+		} else if (cls[i] == DP_PKT_MALFORMED) {
+			v[TG_DPC_drop_malformed]++;
+			verdict = V_DROP;
+		} else {
+			/* ARP, ICMP, fragments (SIP over UDP fragments too), anything not ours; the
+			 * neighbour table learns from the ARP and ND among them */
+			dp_neigh_snoop(app->neigh, m);
+			verdict = V_EXCEPTION;
+		}
+		if (verdict == V_EXCEPTION) {
+			if (exc < 0) {
+				v[TG_DPC_drop_no_flow]++;
+				verdict = V_DROP;
+			} else {
+				v[TG_DPC_exc_to_kernel]++;
+				out = (unsigned)exc;
+			}
+		}
+		if (verdict == V_DROP)
+			drops[n_drop++] = m;
+		else
+			tx_queue(lc, out, m);
+	}
+	if (n_drop)
+		rte_pktmbuf_free_bulk(drops, n_drop);
+}
+
+void dp_exception_out(struct dp_lcore *lc, unsigned in, struct rte_mbuf **pkts, uint16_t n)
+{
+	const int out = lc->app->ports[in].exception;
+
+	if (out < 0) {
+		lc->stats->v[TG_DPC_drop_no_flow] += n;
+		rte_pktmbuf_free_bulk(pkts, n);
+		return;
+	}
+	lc->stats->v[TG_DPC_exc_from_kernel] += n;
+	for (uint16_t i = 0; i < n; i++)
+		tx_queue(lc, (unsigned)out, pkts[i]);
+}

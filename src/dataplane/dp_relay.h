@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The packet path of a worker lcore: media relay, exception path in and out. */
+#ifndef TG_DP_RELAY_H
+#define TG_DP_RELAY_H
+
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+struct dp_lcore;
+
+/* A burst received on media port index 'in': relayed, handed to the kernel, or dropped. */
+void dp_relay_burst(
+	struct dp_lcore *lc, unsigned in, struct rte_mbuf **pkts, uint16_t n, uint64_t now_ns);
+/* A burst the kernel sent on exception TAP port index 'in': out through its media port. */
+void dp_exception_out(struct dp_lcore *lc, unsigned in, struct rte_mbuf **pkts, uint16_t n);
+/* Sends what the lcore buffered for each port; frees and counts what a port refused. */
+void dp_tx_flush(struct dp_lcore *lc);
+
+#endif
