@@ -88,6 +88,9 @@ struct dp_app {
 	struct dp_ep *eps;	    /* read by workers; configured by the main lcore */
 	struct dp_ep_local_default local_addr;
 	struct dp_neigh *neigh;
+	int64_t realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC at start: RTCP's NTP */
+	uint64_t media_timeout_ns;
+	uint32_t timeout_cursor; /* main lcore: next endpoint the timeout scan looks at */
 	struct dp_lcore lcores[DP_MAX_LCORES];
 	unsigned n_lcores;    /* main + workers */
 	uint32_t cp_gen_seen; /* main lcore */
@@ -95,6 +98,8 @@ struct dp_app {
 	volatile bool stop;
 };
 
+/* dp_cmd.c: an endpoint's statistics, as EP_STATS, EP_DELETE and MEDIA_TIMEOUT carry them */
+void dp_ep_stats_fill(const struct dp_ep *ep, uint64_t now, struct tg_msg_ep_stats *st);
 /* dp_cmd.c: handle one command on lcore lc; fills the reply (always one per command). */
 void dp_cmd_handle(struct dp_lcore *lc, const struct tg_msg *cmd, struct tg_msg *reply);
 /* Polls lc's command ring and sends replies, keeping them while the event ring is full. */

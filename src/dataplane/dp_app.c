@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <rte_eal.h>
 #include <rte_ethdev.h>
@@ -202,6 +203,13 @@ static int setup_flows(struct dp_app *app)
 			strerror(errno));
 		return -errno;
 	}
+	struct timespec rt, mono;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	app->realtime_offset_ns = ((int64_t)rt.tv_sec - mono.tv_sec) * (int64_t)TG_NS_PER_S +
+				  (rt.tv_nsec - mono.tv_nsec);
+	app->media_timeout_ns = app->cfg.media_timeout_ms * TG_NS_PER_MS;
 	app->neigh = dp_neigh_create(app->cfg.max_endpoints, fp.socket);
 	if (!app->neigh)
 		return -ENOMEM;

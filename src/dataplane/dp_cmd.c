@@ -12,6 +12,7 @@
 #include <rte_lcore.h>
 
 #include "dp.h"
+#include "dp_emodel.h"
 #include "tg_log.h"
 #include "tg_stats_counters.h"
 #include "tg_time.h"
@@ -35,17 +36,53 @@ static void cmd_ping(struct dp_lcore *lc, const struct tg_msg *cmd, struct tg_ms
 	r->u.ping.lcore_id = lc->lcore_id;
 }
 
-static void ep_stats_fill(const struct dp_ep *ep, uint64_t now, struct tg_msg_ep_stats *st)
+/*
+ * An endpoint's statistics for the control plane. MOS is the E-model's for what this
+ * endpoint receives: loss as measured here, delay as half the RTCP round trip plus a jitter
+ * buffer of twice the jitter, and G.711 with packet-loss concealment (Ie 0, Bpl 25.1) until the
+ * control plane tells the dataplane the codec.
+ */
+void dp_ep_stats_fill(const struct dp_ep *ep, uint64_t now, struct tg_msg_ep_stats *st)
 {
+	struct dp_ep_rx rx;
+	struct dp_rtpstats_report r;
+	const uint32_t clock = ep->cfg.clock_rate ? ep->cfg.clock_rate : 8000;
+	double jitter_ms, ta_ms;
+
 	st->key = ep->cfg.key;
-	st->rx_pkts = ep->rx.pkts;
-	st->rx_bytes = ep->rx.bytes;
-	st->tx_pkts = ep->rx.tx_pkts;
-	st->rtcp_pkts = ep->rx.rtcp_pkts;
-	st->dropped = ep->rx.dropped;
-	st->last_rx_ms_ago = ep->rx.last_ns
-				     ? (uint32_t)(tg_age_ns(now, ep->rx.last_ns) / TG_NS_PER_MS)
-				     : UINT32_MAX;
+	st->tx_pkts = ep->tx.tx_pkts;
+	if (!dp_ep_rx_read(ep, &rx))
+		return;
+	dp_rtpstats_get(&rx.rtp, &r);
+	st->rx_pkts = r.packets;
+	st->rx_bytes = r.bytes;
+	st->rtcp_pkts = rx.rtcp_pkts;
+	st->dropped = rx.dropped;
+	st->lost = (int32_t)(r.lost_total > INT32_MAX	? INT32_MAX
+			     : r.lost_total < INT32_MIN ? INT32_MIN
+							: r.lost_total);
+	st->expected = (uint32_t)(r.expected_total > UINT32_MAX ? UINT32_MAX : r.expected_total);
+	st->jitter_us = (uint32_t)dp_rtpstats_units_to_us(r.jitter, clock);
+	st->jitter_max_us = (uint32_t)dp_rtpstats_units_to_us(r.jitter_max, clock);
+	st->out_of_order = (uint32_t)r.out_of_order;
+	st->duplicates = (uint32_t)r.duplicates;
+	st->rtt_us = rx.report.rtt_us;
+	st->remote_lost =
+		rx.report.have ? (uint32_t)(rx.report.cum_lost < 0 ? 0 : rx.report.cum_lost) : 0;
+	st->remote_jitter_us =
+		rx.report.have ? (uint32_t)dp_rtpstats_units_to_us(rx.report.jitter, clock) : 0;
+	st->last_rx_ms_ago =
+		rx.last_ns ? (uint32_t)(tg_age_ns(now, rx.last_ns) / TG_NS_PER_MS) : UINT32_MAX;
+	jitter_ms = st->jitter_us / 1000.0;
+	ta_ms = st->rtt_us / 2000.0 + 2 * jitter_ms;
+	struct dp_emodel_in in = {
+		.ie = 0,
+		.bpl = 25.1,
+		.ppl = r.expected_total ? dp_rtpstats_loss_pct(&r) : 0,
+		.burst_r = 1,
+		.ta_ms = ta_ms,
+	};
+	st->mos_x100 = r.packets ? (uint16_t)(dp_emodel_mos(dp_emodel_r(&in)) * 100 + 0.5) : 0;
 }
 
 /* Endpoint commands change the flow table: the main lcore is its only writer. */
@@ -106,7 +143,7 @@ static void cmd_ep_stats(struct dp_lcore *lc, const struct tg_msg *cmd, struct t
 	r->status = dp_ep_find(lc->app->flows, cmd->u.ep.key, &id);
 	memset(&r->u, 0, sizeof(r->u));
 	if (r->status == 0)
-		ep_stats_fill(&lc->app->eps[id], tg_now_ns(), &r->u.ep_stats);
+		dp_ep_stats_fill(&lc->app->eps[id], tg_now_ns(), &r->u.ep_stats);
 }
 
 static void cmd_ep_delete(struct dp_lcore *lc, const struct tg_msg *cmd, struct tg_msg *r)
@@ -123,7 +160,7 @@ static void cmd_ep_delete(struct dp_lcore *lc, const struct tg_msg *cmd, struct 
 		return;
 	}
 	/* the final statistics go back with the reply: the call record needs them */
-	ep_stats_fill(&lc->app->eps[id], tg_now_ns(), &r->u.ep_stats);
+	dp_ep_stats_fill(&lc->app->eps[id], tg_now_ns(), &r->u.ep_stats);
 	r->status = dp_ep_delete(lc->app->flows, key, &id);
 }
 

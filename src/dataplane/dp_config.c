@@ -107,6 +107,11 @@ static const struct tg_cfg_key dp_keys[] = {
 	{"dataplane", "max_endpoints", TG_CFG_UINT, DC(max_endpoints), .def = "65536", .min = 16,
 		.max = 4194304,
 		.help = "Media endpoints (call legs) the flow table holds; two per relayed call."},
+	{"dataplane", "media_timeout", TG_CFG_DURATION, DC(media_timeout_ms), .def = "30s",
+		.min = 0, .max = 3600000,
+		.help = "An endpoint that has received nothing for this long is reported to the "
+			"control "
+			"plane (MEDIA_TIMEOUT), which ends the call; 0 turns it off."},
 	{"channel", "ring_size", TG_CFG_UINT, DC(ring_size), .def = "4096", .min = 64,
 		.max = 1048576, .validate = validate_ring_size,
 		.help = "Slots in each control/data channel ring (power of two). Set by the "

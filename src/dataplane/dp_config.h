@@ -32,6 +32,7 @@ struct dp_config {
 	uint32_t port_min;
 	uint32_t port_max;
 	uint32_t max_endpoints;
+	uint64_t media_timeout_ms;
 	uint32_t ring_size; /* [channel] */
 };
 

@@ -14,6 +14,7 @@
 #include <rte_malloc.h>
 
 #include "tg_log.h"
+#include "tg_time.h"
 
 struct dying {
 	uint32_t ep;
@@ -283,7 +284,12 @@ int dp_ep_create(struct dp_flows *f, const struct tg_msg_ep *req,
 	}
 	ep = &f->eps[id];
 	/* the slot's counters start from zero; its sequence numbers keep counting */
+	dp_ep_rx_begin(ep);
 	memset(&ep->rx, 0, sizeof(ep->rx));
+	ep->rx.created_ns = tg_now_ns();
+	dp_ep_rx_end(ep);
+	memset(&ep->tx, 0, sizeof(ep->tx));
+	ep->timeout_reported = 0;
 	__atomic_store_n(&ep->learn_seq, ep->learn_seq + 1, __ATOMIC_RELAXED);
 	memset(&ep->learned, 0, sizeof(ep->learned));
 	__atomic_store_n(&ep->learn_seq, ep->learn_seq + 1, __ATOMIC_RELEASE);
@@ -417,4 +423,20 @@ void dp_flows_reclaim(struct dp_flows *f)
 		f->dying_head = (f->dying_head + 1) % f->max_eps;
 		f->dying_len--;
 	}
+}
+
+bool dp_ep_rx_read(const struct dp_ep *ep, struct dp_ep_rx *out)
+{
+	for (int tries = 0; tries < 1000; tries++) {
+		uint32_t s1 = __atomic_load_n(&ep->rx_seq, __ATOMIC_ACQUIRE), s2;
+
+		if (s1 & 1)
+			continue;
+		memcpy(out, (const void *)&ep->rx, sizeof(*out));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s2 = __atomic_load_n(&ep->rx_seq, __ATOMIC_RELAXED);
+		if (s1 == s2)
+			return true;
+	}
+	return false;
 }

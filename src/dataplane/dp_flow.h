@@ -24,6 +24,7 @@
 #include <rte_hash.h>
 #include <rte_rcu_qsbr.h>
 
+#include "dp_rtpstats.h"
 #include "tg_msg.h"
 
 #define DP_EP_NONE UINT32_MAX
@@ -63,14 +64,28 @@ struct dp_ep_learned {
 	uint32_t gen; /* cfg.gen it was learned under */
 };
 
-/* Receive side counters and RTP sequence state, single writer (see above). */
+/* What the remote last reported in RTCP about the stream it receives from us. */
+struct dp_ep_remote_report {
+	uint32_t have;
+	uint8_t fraction_lost;
+	int32_t cum_lost;
+	uint32_t jitter; /* RTP timestamp units */
+	uint32_t rtt_us; /* from LSR/DLSR, 0 = unknown */
+};
+
+/* Receive side: written by the worker receiving the remote's stream, under rx_seq. */
 struct dp_ep_rx {
-	uint64_t pkts;
-	uint64_t bytes;
+	struct dp_rtpstats rtp; /* RFC 3550 loss, jitter, order, duplicates of the remote's RTP */
+	struct dp_ep_remote_report report;
 	uint64_t rtcp_pkts;
 	uint64_t dropped;
-	uint64_t last_ns; /* 0 = nothing yet */
-	/* written by the worker relaying toward this endpoint (one stream, one worker) */
+	uint64_t last_ns;    /* any packet, RTP or RTCP; 0 = nothing yet */
+	uint64_t created_ns; /* set at create: the media timeout counts from here */
+};
+
+/* Written by the worker relaying toward this endpoint (one stream, one worker); no sequence
+ * counter: a reader may see tx_pkts one packet stale, nothing worse. */
+struct dp_ep_tx {
 	uint64_t tx_pkts;    /* relayed toward this endpoint's remote */
 	uint64_t rw_last_ns; /* RTP rewrite: the source being relayed and its offsets */
 	uint32_t rw_in_ssrc;
@@ -87,7 +102,10 @@ struct dp_ep {
 	struct dp_ep_cfg cfg;
 	volatile uint32_t learn_seq;
 	struct dp_ep_learned learned;
+	volatile uint32_t rx_seq;  /* receiving worker: odd while rx is being updated */
+	uint32_t timeout_reported; /* main lcore: MEDIA_TIMEOUT sent for this silence */
 	struct dp_ep_rx rx;
+	struct dp_ep_tx tx;
 } __rte_cache_aligned;
 
 enum dp_ep_state {
@@ -169,5 +187,20 @@ static inline void dp_ep_learned_write(struct dp_ep *ep, const struct dp_ep_lear
 	ep->learned = *l;
 	__atomic_store_n(&ep->learn_seq, ep->learn_seq + 1, __ATOMIC_RELEASE);
 }
+
+static inline void dp_ep_rx_begin(struct dp_ep *ep)
+{
+	__atomic_store_n(&ep->rx_seq, ep->rx_seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static inline void dp_ep_rx_end(struct dp_ep *ep)
+{
+	__atomic_store_n(&ep->rx_seq, ep->rx_seq + 1, __ATOMIC_RELEASE);
+}
+
+/* A consistent copy of an endpoint's receive statistics (main lcore). false if the worker kept
+ * it busy through every retry. */
+bool dp_ep_rx_read(const struct dp_ep *ep, struct dp_ep_rx *out);
 
 #endif

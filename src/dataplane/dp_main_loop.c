@@ -61,6 +61,46 @@ static void watch_control_plane(struct dp_app *app, uint64_t now, bool *cp_alive
 	*cp_alive = alive;
 }
 
+/* endpoints looked at per stats tick: bounds the main lcore's work with a million of them */
+#define TIMEOUT_SCAN_PER_TICK 8192
+
+/*
+ * Media timeout: an endpoint silent for media_timeout (counted from its creation when it never
+ * received anything) is reported once, with its statistics; packets arriving again re-arm it.
+ */
+static void scan_media_timeouts(struct dp_app *app, uint64_t now)
+{
+	const uint32_t max = app->cfg.max_endpoints;
+	uint32_t n = max < TIMEOUT_SCAN_PER_TICK ? max : TIMEOUT_SCAN_PER_TICK;
+
+	if (!app->media_timeout_ns)
+		return;
+	for (; n; n--) {
+		struct dp_ep *ep = &app->eps[app->timeout_cursor];
+		uint64_t last;
+
+		app->timeout_cursor = (app->timeout_cursor + 1) % max;
+		if (ep->state != DP_EP_ACTIVE)
+			continue;
+		last = __atomic_load_n(&ep->rx.last_ns, __ATOMIC_RELAXED);
+		if (!last)
+			last = ep->rx.created_ns;
+		if (tg_age_ns(now, last) < app->media_timeout_ns) {
+			ep->timeout_reported = 0;
+			continue;
+		}
+		if (ep->timeout_reported)
+			continue;
+		struct tg_msg m = {
+			.type = TG_MSG_MEDIA_TIMEOUT, .dp_gen = tg_chan_generation(app->chan)};
+
+		dp_ep_stats_fill(ep, now, &m.u.ep_stats);
+		/* a full event ring: try again next tick rather than lose the report */
+		if (tg_chan_evt_send(app->chan, &m, 1) == 1)
+			ep->timeout_reported = 1;
+	}
+}
+
 static void send_event(struct dp_app *app, uint16_t type)
 {
 	struct tg_msg m = {.type = type, .dp_gen = tg_chan_generation(app->chan)};
@@ -93,6 +133,7 @@ void dp_main_loop(struct dp_app *app)
 		if (now >= next_stats) {
 			publish_port_stats(app, now);
 			dp_flows_reclaim(app->flows);
+			scan_media_timeouts(app, now);
 			next_stats = now + stats_every;
 		}
 		if (!work && lc->idle.mode == DP_IDLE_ADAPTIVE)

@@ -26,6 +26,7 @@ enum dp_pkt_class {
 struct dp_pkt {
 	uint8_t family;	    /* TG_AF_INET / TG_AF_INET6 */
 	uint8_t ip_options; /* IPv4 header longer than 20 bytes */
+	uint8_t first_frag; /* DP_PKT_FRAGMENT with offset 0: the UDP ports are valid */
 	uint16_t l4_off;    /* offset of the UDP header */
 	uint16_t sport;	    /* host order */
 	uint16_t dport;
@@ -42,6 +43,7 @@ static inline enum dp_pkt_class dp_pkt_parse(struct rte_mbuf *m, struct dp_pkt *
 	const struct rte_udp_hdr *udp;
 	uint32_t l3_len, udp_len;
 
+	p->first_frag = 0;
 	if (len < sizeof(*eth) || m->nb_segs != 1)
 		return DP_PKT_OTHER;
 	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
@@ -56,15 +58,24 @@ static inline enum dp_pkt_class dp_pkt_parse(struct rte_mbuf *m, struct dp_pkt *
 		l3_len = rte_be_to_cpu_16(ip->total_length);
 		if (ihl < 20 || l3_len < ihl + sizeof(*udp) || sizeof(*eth) + l3_len > len)
 			return DP_PKT_MALFORMED;
-		if (ip->fragment_offset &
-			rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))
-			return DP_PKT_FRAGMENT;
 		p->family = TG_AF_INET;
 		p->ip_options = ihl > 20;
 		p->l4_off = (uint16_t)(sizeof(*eth) + ihl);
 		p->src = (const uint8_t *)&ip->src_addr;
 		p->dst = (const uint8_t *)&ip->dst_addr;
 		l3_len -= ihl;
+		if (ip->fragment_offset &
+			rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
+			/* only the first fragment has the UDP header: enough to see its port */
+			udp = (const struct rte_udp_hdr *)(d + p->l4_off);
+			p->first_frag =
+				!(ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK));
+			if (p->first_frag) {
+				p->sport = rte_be_to_cpu_16(udp->src_port);
+				p->dport = rte_be_to_cpu_16(udp->dst_port);
+			}
+			return DP_PKT_FRAGMENT;
+		}
 	} else if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) {
 		const struct rte_ipv6_hdr *ip = (const struct rte_ipv6_hdr *)(eth + 1);
 

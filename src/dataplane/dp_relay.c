@@ -22,6 +22,8 @@
 #include "dp_flow.h"
 #include "dp_neigh.h"
 #include "dp_pkt.h"
+#include "dp_rtcp.h"
+#include "dp_rtp.h"
 #include "tg_stats_counters.h"
 #include "tg_time.h"
 
@@ -74,7 +76,7 @@ static inline bool addr_eq(uint8_t family, const uint8_t *a, const uint8_t *b)
 static inline void rtp_rewrite(
 	struct dp_ep *to, const struct dp_ep_cfg *tc, uint8_t *rtp, uint64_t now_ns)
 {
-	struct dp_ep_rx *t = &to->rx;
+	struct dp_ep_tx *t = &to->tx;
 	uint32_t ssrc = rte_be_to_cpu_32(*(uint32_t *)(rtp + 8));
 	uint16_t seq = rte_be_to_cpu_16(*(uint16_t *)(rtp + 2));
 	uint32_t ts = rte_be_to_cpu_32(*(uint32_t *)(rtp + 4));
@@ -173,6 +175,35 @@ static inline bool write_headers(struct rte_mbuf *m, const struct dp_port *port,
 	return true;
 }
 
+/*
+ * RTCP from the remote: its sender report (for the reports we may originate) and its report
+ * on the stream it receives from us (loss, jitter, and the round trip from LSR/DLSR, which
+ * assumes the far sender's NTP clock agrees with ours: true on one host, roughly so with NTP).
+ * Parsing is bounded by the packet; a malformed compound is counted by the caller as RTCP and
+ * relayed unchanged, since the far end may understand what we do not.
+ */
+static inline void rtcp_received(
+	struct dp_lcore *lc, struct dp_ep *ep, const uint8_t *pl, uint16_t len, uint64_t now_ns)
+{
+	struct dp_rtcp_info info;
+	const uint64_t ntp = dp_rtcp_ntp_from_ns(now_ns + lc->app->realtime_offset_ns);
+	uint64_t rtt_us;
+
+	if (dp_rtcp_parse(pl, len, &info) < 0)
+		return;
+	if (info.has_sr)
+		dp_rtpstats_sr_received(&ep->rx.rtp, info.ssrc, info.sr.ntp, now_ns);
+	if (!info.nblocks)
+		return;
+	ep->rx.report.have = 1;
+	ep->rx.report.fraction_lost = info.blocks[0].fraction_lost;
+	ep->rx.report.cum_lost = info.blocks[0].cum_lost;
+	ep->rx.report.jitter = info.blocks[0].jitter;
+	if (dp_rtcp_rtt_us(
+		    dp_rtcp_ntp_mid(ntp), info.blocks[0].lsr, info.blocks[0].dlsr, &rtt_us) == 0)
+		ep->rx.report.rtt_us = (uint32_t)(rtt_us > UINT32_MAX ? UINT32_MAX : rtt_us);
+}
+
 /* Verdicts for one packet, with the counter to bump when it is dropped. */
 enum { V_RELAY, V_EXCEPTION, V_DROP };
 
@@ -241,14 +272,17 @@ static inline unsigned relay_one(struct dp_lcore *lc, struct rte_mbuf *m, const 
 			dp_ep_learned_write(ep, &l);
 		}
 	}
+	dp_ep_rx_begin(ep);
 	ep->rx.last_ns = now_ns;
 	if (is_rtcp) {
 		ep->rx.rtcp_pkts++;
 		v[TG_DPC_rtcp]++;
+		rtcp_received(lc, ep, pl, p->payload_len, now_ns);
 	} else {
-		ep->rx.pkts++;
-		ep->rx.bytes += p->payload_len;
+		dp_rtpstats_update(&ep->rx.rtp, dp_rtp_ssrc(pl), dp_rtp_seq(pl), dp_rtp_ts(pl),
+			p->payload_len, dp_rtpstats_ns_to_clock(now_ns, c.clock_rate), now_ns);
 	}
+	dp_ep_rx_end(ep);
 	if (!(c.dir & TG_DIR_RECV)) {
 		v[TG_DPC_drop_direction]++;
 		goto drop;
@@ -313,14 +347,16 @@ static inline unsigned relay_one(struct dp_lcore *lc, struct rte_mbuf *m, const 
 		v[TG_DPC_drop_no_room]++;
 		goto drop;
 	}
-	to->rx.tx_pkts++;
+	to->tx.tx_pkts++;
 	v[TG_DPC_relayed]++;
 	*out_port = tc.port_id;
 	return V_RELAY;
 no_remote:
 	v[TG_DPC_drop_no_remote]++;
 drop:
+	dp_ep_rx_begin(ep);
 	ep->rx.dropped++;
+	dp_ep_rx_end(ep);
 	return V_DROP;
 }
 
@@ -340,7 +376,7 @@ void dp_relay_burst(
 
 	for (uint16_t i = 0; i < n; i++) {
 		cls[i] = (uint8_t)dp_pkt_parse(pkts[i], &info[i]);
-		if (cls[i] != DP_PKT_UDP)
+		if (cls[i] != DP_PKT_UDP && !(cls[i] == DP_PKT_FRAGMENT && info[i].first_frag))
 			continue;
 		dp_flow_key_set(&keys[n_keys], info[i].family, info[i].dst, info[i].dport);
 		key_ptrs[n_keys] = &keys[n_keys];
@@ -358,6 +394,17 @@ void dp_relay_burst(
 					now_ns, v, &out);
 			else
 				verdict = V_EXCEPTION;
+			k++;
+		} else if (cls[i] == DP_PKT_FRAGMENT && info[i].first_frag) {
+			/* media is never fragmented; a fragment for a media port is refused, any
+			 * other (SIP over UDP, say) goes to the kernel, which reassembles */
+			if (hits & (1ULL << k)) {
+				v[TG_DPC_drop_fragment]++;
+				verdict = V_DROP;
+			} else {
+				dp_neigh_snoop(app->neigh, m);
+				verdict = V_EXCEPTION;
+			}
 			k++;
 		} else if (cls[i] == DP_PKT_MALFORMED) {
 			v[TG_DPC_drop_malformed]++;

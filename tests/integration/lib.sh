@@ -11,6 +11,7 @@ WORK=$(mktemp -d /tmp/tg-it.XXXXXX)
 # short: the TAP interface is tg-<first 12 chars of the instance>
 INSTANCE=it$$
 TG_PIDS=()
+TG_NETNS=()
 
 tg_cleanup() {
 	local p
@@ -23,6 +24,9 @@ tg_cleanup() {
 		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$p" 2>/dev/null || true
 	done
+	for n in "${TG_NETNS[@]:-}"; do
+		[[ -n $n ]] && ip netns del "$n" 2>/dev/null || true
+	done
 	rm -f /dev/shm/tollgate."$INSTANCE".* 2>/dev/null || true
 	# a dataplane killed with SIGKILL leaves its hugepage files and EAL runtime directory
 	rm -f /dev/hugepages/"$INSTANCE"map_* 2>/dev/null || true
@@ -30,6 +34,7 @@ tg_cleanup() {
 	if [[ ${TG_KEEP_WORK:-0} == 1 ]]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
 }
 trap tg_cleanup EXIT
+trap "exit 143" TERM INT
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -75,4 +80,42 @@ start_dp() {
 
 pass() {
 	echo "PASS: $*"
+}
+
+# media_netns : the standard media test bed. The dataplane's media TAP (tg-$INSTANCE) goes into
+# netns $PEER_NS, where the peers live (198.18.0.2-3, fdec:7011::2-3); its exception TAP goes
+# into netns $APP_NS with the appliance's address (198.18.0.1, fdec:7011::1). Nothing is left
+# in the root namespace and no address leaves the machine. Call after start_dp.
+APP_NS=tga$$
+PEER_NS=tgp$$
+APP4=198.18.0.1
+APP6=fdec:7011::1
+media_netns() {
+	ip netns add "$APP_NS"
+	TG_NETNS+=("$APP_NS")
+	ip netns add "$PEER_NS"
+	TG_NETNS+=("$PEER_NS")
+	ip link set "tg-$INSTANCE" netns "$PEER_NS"
+	ip link set "tgx0-$INSTANCE" netns "$APP_NS"
+	ip -n "$PEER_NS" link set lo up
+	# the peers' side needs a MAC of its own: the TAP starts with the port's
+	ip -n "$PEER_NS" link set "tg-$INSTANCE" address 02:00:00:00:00:02
+	ip -n "$PEER_NS" link set "tg-$INSTANCE" up
+	ip -n "$PEER_NS" addr add 198.18.0.2/24 dev "tg-$INSTANCE"
+	ip -n "$PEER_NS" addr add 198.18.0.3/24 dev "tg-$INSTANCE"
+	ip -n "$PEER_NS" addr add fdec:7011::2/64 dev "tg-$INSTANCE" nodad
+	ip -n "$PEER_NS" addr add fdec:7011::3/64 dev "tg-$INSTANCE" nodad
+	ip -n "$APP_NS" link set lo up
+	ip -n "$APP_NS" link set "tgx0-$INSTANCE" up
+	ip -n "$APP_NS" addr add "$APP4/24" dev "tgx0-$INSTANCE"
+	ip -n "$APP_NS" addr add "$APP6/64" dev "tgx0-$INSTANCE" nodad
+}
+
+in_peers() {
+	ip netns exec "$PEER_NS" "$@"
+}
+
+# dp_counter NAME : the sum over lcores of a dataplane counter, from the stats segment
+dp_counter() {
+	"$CP" --instance "$INSTANCE" --dump-stats | awk -v n="$1" '$1 == n { s += $2 } END { print s + 0 }'
 }

@@ -168,9 +168,14 @@ static void print_stats(struct ctl *c)
 			const struct tg_msg_ep_stats *st = s ? &c->st_b[i] : &c->st_a[i];
 
 			printf("stats pair %u %c: rx_pkts=%" PRIu64 " rx_bytes=%" PRIu64
-			       " tx_pkts=%" PRIu64 " rtcp_pkts=%" PRIu64 " dropped=%" PRIu64 "\n",
+			       " tx_pkts=%" PRIu64 " rtcp_pkts=%" PRIu64 " dropped=%" PRIu64
+			       " lost=%d expected=%u jitter_us=%u jitter_max_us=%u"
+			       " out_of_order=%u duplicates=%u rtt_us=%u remote_lost=%u"
+			       " remote_jitter_us=%u mos=%.2f\n",
 				i, s ? 'b' : 'a', st->rx_pkts, st->rx_bytes, st->tx_pkts,
-				st->rtcp_pkts, st->dropped);
+				st->rtcp_pkts, st->dropped, st->lost, st->expected, st->jitter_us,
+				st->jitter_max_us, st->out_of_order, st->duplicates, st->rtt_us,
+				st->remote_lost, st->remote_jitter_us, st->mos_x100 / 100.0);
 		}
 	}
 }
@@ -263,6 +268,14 @@ static void on_state(struct cp_dp *dp, enum cp_dp_state st, void *arg)
 		c->exit_code = 1;
 		cp_loop_stop(c->loop);
 	}
+}
+
+static void on_event(struct cp_dp *dp, const struct tg_msg *ev, void *arg)
+{
+	if (ev->type == TG_MSG_MEDIA_TIMEOUT)
+		printf("media-timeout key=%" PRIu64 " last_rx_ms_ago=%u rx_pkts=%" PRIu64 "\n",
+			ev->u.ep_stats.key, ev->u.ep_stats.last_rx_ms_ago, ev->u.ep_stats.rx_pkts);
+	fflush(stdout);
 }
 
 static void on_signal(struct cp_loop *l, int fd, uint32_t ev, void *arg)
@@ -379,7 +392,7 @@ int main(int argc, char **argv)
 	if (!c.a_got || !c.b_got || !c.st_a || !c.st_b || !c.loop || c.sig_fd < 0 ||
 		cp_loop_add_fd(c.loop, c.sig_fd, EPOLLIN, on_signal, &c) < 0)
 		return 1;
-	c.dp = cp_dp_new(c.loop, &p, on_state, NULL, &c);
+	c.dp = cp_dp_new(c.loop, &p, on_state, on_event, &c);
 	if (!c.dp)
 		return 1;
 	cp_timer_init(&c.hold, hold_done, &c);
