@@ -21,6 +21,16 @@ struct dying {
 	uint64_t token;
 };
 
+/* Even RTP ports of one local address: one bit per port pair of the range, set = taken. */
+struct port_space {
+	uint8_t family;
+	uint8_t addr[16];
+	uint32_t hint;
+	uint64_t *bits;
+};
+
+#define MAX_LOCAL_ADDRS 1024
+
 struct dp_flows {
 	struct rte_hash *flows; /* (local addr, port) -> ep << 1 | rtcp; lock-free readers */
 	struct rte_hash *keys;	/* control-plane key -> ep; main lcore only */
@@ -32,9 +42,9 @@ struct dp_flows {
 	struct dying *dying; /* FIFO: tokens increase, so the head is the oldest */
 	uint32_t dying_head;
 	uint32_t dying_len;
-	uint64_t *port_bits; /* one bit per even port of the range: taken */
+	struct port_space *spaces; /* one per local address: its ports are its own */
+	uint32_t n_spaces;
 	uint32_t n_pairs;
-	uint32_t port_hint;
 	uint16_t port_min;
 	uint32_t n_active;
 };
@@ -80,10 +90,11 @@ struct dp_flows *dp_flows_create(const struct dp_flows_params *p)
 		"dp_eps", sizeof(struct dp_ep) * f->max_eps, RTE_CACHE_LINE_SIZE, p->socket);
 	f->free_eps = rte_malloc_socket("dp_free_eps", sizeof(uint32_t) * f->max_eps, 0, p->socket);
 	f->dying = rte_malloc_socket("dp_dying", sizeof(struct dying) * f->max_eps, 0, p->socket);
-	f->port_bits = rte_zmalloc_socket("dp_ports", ((f->n_pairs + 63) / 64) * 8, 0, p->socket);
+	f->spaces =
+		rte_zmalloc_socket("dp_ports", sizeof(*f->spaces) * MAX_LOCAL_ADDRS, 0, p->socket);
 	sz = rte_rcu_qsbr_get_memsize(p->n_readers);
 	f->rcu = rte_zmalloc_socket("dp_rcu", sz, RTE_CACHE_LINE_SIZE, p->socket);
-	if (!f->eps || !f->free_eps || !f->dying || !f->port_bits || !f->rcu)
+	if (!f->eps || !f->free_eps || !f->dying || !f->spaces || !f->rcu)
 		goto nomem;
 	if (rte_rcu_qsbr_init(f->rcu, p->n_readers) < 0)
 		goto nomem;
@@ -124,7 +135,9 @@ void dp_flows_free(struct dp_flows *f)
 	rte_free(f->eps);
 	rte_free(f->free_eps);
 	rte_free(f->dying);
-	rte_free(f->port_bits);
+	for (uint32_t i = 0; f->spaces && i < f->n_spaces; i++)
+		rte_free(f->spaces[i].bits);
+	rte_free(f->spaces);
 	rte_free(f);
 }
 
@@ -148,42 +161,68 @@ uint32_t dp_flows_n_active(const struct dp_flows *f)
 	return f->n_active;
 }
 
-static bool port_taken(const struct dp_flows *f, uint32_t pair)
+static struct port_space *space_of(struct dp_flows *f, const struct tg_addr *a, bool create)
 {
-	return f->port_bits[pair / 64] & (1ULL << (pair % 64));
+	const size_t alen = a->family == TG_AF_INET ? 4 : 16;
+	struct port_space *sp;
+
+	for (uint32_t i = 0; i < f->n_spaces; i++) {
+		sp = &f->spaces[i];
+		if (sp->family == a->family && memcmp(sp->addr, a->a, alen) == 0)
+			return sp;
+	}
+	if (!create || f->n_spaces == MAX_LOCAL_ADDRS)
+		return NULL;
+	sp = &f->spaces[f->n_spaces];
+	sp->bits = rte_zmalloc("dp_port_bits", ((f->n_pairs + 63) / 64) * 8, 0);
+	if (!sp->bits)
+		return NULL;
+	sp->family = a->family;
+	memcpy(sp->addr, a->a, alen);
+	f->n_spaces++;
+	return sp;
 }
 
-static void port_set(struct dp_flows *f, uint32_t pair, bool taken)
+static bool port_taken(const struct port_space *sp, uint32_t pair)
+{
+	return sp->bits[pair / 64] & (1ULL << (pair % 64));
+}
+
+static void port_set(struct port_space *sp, uint32_t pair, bool taken)
 {
 	if (taken)
-		f->port_bits[pair / 64] |= 1ULL << (pair % 64);
+		sp->bits[pair / 64] |= 1ULL << (pair % 64);
 	else
-		f->port_bits[pair / 64] &= ~(1ULL << (pair % 64));
+		sp->bits[pair / 64] &= ~(1ULL << (pair % 64));
 }
 
-/* Even RTP port: the one asked for, or the next free one after the last handed out. */
-static int port_alloc(struct dp_flows *f, uint16_t want, uint16_t *out)
+/* Even RTP port on 'local': the one asked for, or the next free one after the last handed out
+ * (round-robin: a port just freed is not handed out again at once). */
+static int port_alloc(struct dp_flows *f, const struct tg_addr *local, uint16_t want, uint16_t *out)
 {
-	if (want) {
-		uint32_t pair;
+	struct port_space *sp;
 
-		if ((want & 1) || want < f->port_min ||
-			(uint32_t)(want - f->port_min) / 2 >= f->n_pairs)
-			return -EINVAL;
-		pair = (uint32_t)(want - f->port_min) / 2;
-		if (port_taken(f, pair))
+	if (want && ((want & 1) || want < f->port_min ||
+			    (uint32_t)(want - f->port_min) / 2 >= f->n_pairs))
+		return -EINVAL;
+	sp = space_of(f, local, true);
+	if (!sp)
+		return -ENOSPC;
+	if (want) {
+		uint32_t pair = (uint32_t)(want - f->port_min) / 2;
+
+		if (port_taken(sp, pair))
 			return -EADDRINUSE;
-		port_set(f, pair, true);
+		port_set(sp, pair, true);
 		*out = want;
 		return 0;
 	}
 	for (uint32_t i = 0; i < f->n_pairs; i++) {
-		uint32_t pair = (f->port_hint + i) % f->n_pairs;
+		uint32_t pair = (sp->hint + i) % f->n_pairs;
 
-		if (!port_taken(f, pair)) {
-			port_set(f, pair, true);
-			/* round-robin: a port just freed is not handed out again at once */
-			f->port_hint = pair + 1;
+		if (!port_taken(sp, pair)) {
+			port_set(sp, pair, true);
+			sp->hint = pair + 1;
 			*out = (uint16_t)(f->port_min + pair * 2);
 			return 0;
 		}
@@ -191,9 +230,12 @@ static int port_alloc(struct dp_flows *f, uint16_t want, uint16_t *out)
 	return -ENOSPC;
 }
 
-static void port_free(struct dp_flows *f, uint16_t port)
+static void port_free(struct dp_flows *f, const struct tg_addr *local, uint16_t port)
 {
-	port_set(f, (uint32_t)(port - f->port_min) / 2, false);
+	struct port_space *sp = space_of(f, local, false);
+
+	if (sp)
+		port_set(sp, (uint32_t)(port - f->port_min) / 2, false);
 }
 
 static void cfg_begin(struct dp_ep *ep)
@@ -265,7 +307,7 @@ int dp_ep_create(struct dp_flows *f, const struct tg_msg_ep *req,
 	}
 	if (f->n_free == 0)
 		return -ENOSPC;
-	rc = port_alloc(f, local.port, &port);
+	rc = port_alloc(f, &local, local.port, &port);
 	if (rc < 0)
 		return rc;
 	local.port = port;
@@ -278,7 +320,7 @@ int dp_ep_create(struct dp_flows *f, const struct tg_msg_ep *req,
 	if (rc < 0) {
 		flow_del(f, &local, port);
 		flow_del(f, &local, port + 1);
-		port_free(f, port);
+		port_free(f, &local, port);
 		f->free_eps[f->n_free++] = id;
 		return rc == -ENOSPC ? -ENOSPC : -EINVAL;
 	}
@@ -402,7 +444,7 @@ int dp_ep_delete(struct dp_flows *f, uint64_t key, uint32_t *ep_id)
 	if (!(ep->cfg.flags & TG_EPF_RTCP_MUX))
 		flow_del(f, &ep->cfg.local, ep->cfg.local.port + 1);
 	rte_hash_del_key(f->keys, &key);
-	port_free(f, ep->cfg.local.port);
+	port_free(f, &ep->cfg.local, ep->cfg.local.port);
 	ep->state = DP_EP_DYING;
 	f->n_active--;
 	/* the slot is reused only after every worker has been quiescent once */
