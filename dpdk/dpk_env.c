@@ -77,7 +77,7 @@ int dpk_env_init(const struct dpk_env_params *p, struct dpk_env_info *info)
 		break;
 	}
 	if (p->n_vdevs > DPK_MAX_VDEVS || p->n_extra < 0 ||
-		10 + 2 * p->n_vdevs + (unsigned)p->n_extra >= MAX_EAL_ARGS) {
+		12 + 2 * p->n_vdevs + (unsigned)p->n_extra >= MAX_EAL_ARGS) {
 		TG_LOG(DPDK, ERR, "too many EAL arguments");
 		return -E2BIG;
 	}
@@ -89,8 +89,14 @@ int dpk_env_init(const struct dpk_env_params *p, struct dpk_env_info *info)
 	snprintf(mem, sizeof(mem), "%u", p->memory_mb);
 	argv[argc++] = "-m";
 	argv[argc++] = mem;
-	if (!info->hugepages)
+	/* nothing of ours may outlive the process: in-memory hugepages (no files left in
+	 * hugetlbfs to pin pages after exit), or no shared config at all without them */
+	if (!info->hugepages) {
 		argv[argc++] = "--no-huge";
+		argv[argc++] = "--no-shconf";
+	} else {
+		argv[argc++] = "--in-memory";
+	}
 	if (!p->pci)
 		argv[argc++] = "--no-pci";
 	if (p->log_level) {
@@ -153,7 +159,7 @@ int dpk_port_init(uint16_t port, const struct dpk_port_conf *c, struct rte_mempo
 			out->name, c->n_rxq, c->n_txq, dev.max_rx_queues, dev.max_tx_queues);
 		return -EINVAL;
 	}
-	conf.txmode.offloads = dev.tx_offload_capa & want_tx;
+	conf.txmode.offloads = c->no_csum_offload ? 0 : dev.tx_offload_capa & want_tx;
 	conf.rxmode.offloads = dev.rx_offload_capa & want_rx;
 	if (c->n_rxq > 1 && dev.flow_type_rss_offloads) {
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;

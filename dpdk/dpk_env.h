@@ -56,6 +56,7 @@ struct dpk_port_conf {
 	uint16_t rx_desc;
 	uint16_t tx_desc;
 	bool promiscuous;
+	bool no_csum_offload; /* compute checksums in software even where the port offers them */
 };
 
 struct dpk_port_info {

@@ -80,6 +80,7 @@ static int init_port(struct dp_app *app, uint16_t pid, unsigned n_workers)
 		.rx_desc = (uint16_t)app->cfg.rx_desc,
 		.tx_desc = (uint16_t)app->cfg.tx_desc,
 		.promiscuous = true,
+		.no_csum_offload = !app->cfg.checksum_offload,
 	};
 	struct dp_port *p = &app->ports[app->n_ports];
 	unsigned max_q;

@@ -90,6 +90,10 @@ static const struct tg_cfg_key dp_keys[] = {
 			"the kernel sends there leaves through the port. Put the appliance's "
 			"address on "
 			"that TAP."},
+	{"dataplane", "checksum_offload", TG_CFG_BOOL, DC(checksum_offload), .def = "true",
+		.help = "Let ports that offer it compute IPv4/UDP checksums; off: the relay "
+			"updates "
+			"them in software (incrementally, RFC 1624) on every port."},
 	{"dataplane", "media_address", TG_CFG_ADDR, DC(media_address), .def = "",
 		.help = "IPv4 address of the media ports: the local address of an endpoint created "
 			"without one."},

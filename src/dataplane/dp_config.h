@@ -25,7 +25,8 @@ struct dp_config {
 	uint32_t rx_desc;
 	uint32_t tx_desc;
 	uint64_t port_stats_interval_ms;
-	bool exception;		/* a TAP per media port for what the relay does not own */
+	bool exception; /* a TAP per media port for what the relay does not own */
+	bool checksum_offload;
 	char media_address[48]; /* the media ports' IPv4 address ("" = none) */
 	char media_address6[48];
 	char next_hop_mac[24]; /* "" = learn MACs from received packets only */

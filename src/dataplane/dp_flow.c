@@ -411,7 +411,7 @@ static void unlink_ep(struct dp_flows *f, uint32_t id)
 
 int dp_ep_link(struct dp_flows *f, uint64_t key, uint64_t peer_key)
 {
-	uint32_t a, b;
+	uint32_t a, b = DP_EP_NONE; /* dp_ep_find leaves b alone when peer_key is unknown */
 
 	if (dp_ep_find(f, key, &a) < 0)
 		return -ENOENT;

@@ -106,11 +106,55 @@ static inline void rtp_rewrite(
 	*(uint32_t *)(rtp + 8) = rte_cpu_to_be_32(tc->out_ssrc);
 }
 
+/*
+ * The UDP checksum of a relayed packet is updated, not recomputed (RFC 1624): the payload is
+ * the sender's, so only the pseudo-header addresses, the ports and the RTP header words we may
+ * rewrite change. IPv4 and IPv6 pseudo-headers differ only in their addresses, so this holds
+ * across families. A sender that sent no checksum (IPv4) gets none back, unless the far leg is
+ * IPv6, where it is mandatory and computed in full.
+ */
+struct ck_update {
+	uint16_t in_ck;	  /* the received checksum, network order; 0 = none */
+	uint32_t old_sum; /* unfolded sum of the fields that change, as received */
+	uint16_t rtp_len; /* RTP header bytes included in the sums (0 for RTCP) */
+};
+
+static inline uint16_t ck_fold(uint32_t s)
+{
+	s = (s & 0xffff) + (s >> 16);
+	s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
+static inline uint32_t ck_fields(const uint8_t *src, const uint8_t *dst, unsigned alen,
+	uint16_t sport_be, uint16_t dport_be, const uint8_t *rtp, uint16_t rtp_len)
+{
+	uint32_t sum = __rte_raw_cksum(src, alen, 0);
+
+	sum = __rte_raw_cksum(dst, alen, sum);
+	sum += sport_be;
+	sum += dport_be;
+	return rtp_len ? __rte_raw_cksum(rtp, rtp_len, sum) : sum;
+}
+
+static inline uint16_t ck_updated(const struct ck_update *ck, const uint8_t *src,
+	const uint8_t *dst, unsigned alen, const struct rte_udp_hdr *udp, const uint8_t *payload)
+{
+	uint32_t new_sum =
+		ck_fields(src, dst, alen, udp->src_port, udp->dst_port, payload, ck->rtp_len);
+	uint16_t out =
+		(uint16_t)~ck_fold((uint16_t)~ck->in_ck +
+				   (uint32_t)(uint16_t)~ck_fold(ck->old_sum) + ck_fold(new_sum));
+
+	return out ? out : 0xffff; /* 0 means "no checksum" in UDP */
+}
+
 /* Writes Ethernet/IP/UDP in front of the payload m now holds. false: no headroom. */
 static inline bool write_headers(struct rte_mbuf *m, const struct dp_port *port,
 	const uint8_t *dst_mac, const struct tg_addr *src, uint16_t sport, const uint8_t *dst,
-	uint16_t dport, uint8_t family)
+	uint16_t dport, uint8_t family, const struct ck_update *ck)
 {
+	const uint8_t *payload = rte_pktmbuf_mtod(m, const uint8_t *);
 	const uint16_t plen = rte_pktmbuf_data_len(m);
 	const uint16_t l3 =
 		family == TG_AF_INET ? sizeof(struct rte_ipv4_hdr) : sizeof(struct rte_ipv6_hdr);
@@ -152,8 +196,8 @@ static inline bool write_headers(struct rte_mbuf *m, const struct dp_port *port,
 		if (csum_off) {
 			m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
 			udp->dgram_cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
-		} else {
-			udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+		} else if (ck->in_ck) {
+			udp->dgram_cksum = ck_updated(ck, src->a, dst, 4, udp, payload);
 		}
 	} else {
 		struct rte_ipv6_hdr *ip = (struct rte_ipv6_hdr *)(eth + 1);
@@ -168,6 +212,8 @@ static inline bool write_headers(struct rte_mbuf *m, const struct dp_port *port,
 		if (csum_off) {
 			m->ol_flags |= RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_TX_UDP_CKSUM;
 			udp->dgram_cksum = rte_ipv6_phdr_cksum(ip, m->ol_flags);
+		} else if (ck->in_ck) {
+			udp->dgram_cksum = ck_updated(ck, src->a, dst, 16, udp, payload);
 		} else {
 			udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip, udp);
 		}
@@ -331,6 +377,14 @@ static inline unsigned relay_one(struct dp_lcore *lc, struct rte_mbuf *m, const 
 		v[TG_DPC_drop_no_neighbor]++;
 		goto drop;
 	}
+	/* what the UDP checksum covered as received, before anything is rewritten */
+	const struct rte_udp_hdr *uh =
+		rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, p->l4_off);
+	struct ck_update ck = {.in_ck = uh->dgram_cksum, .rtp_len = is_rtcp ? 0 : RTP_HDR_MIN};
+
+	if (ck.in_ck)
+		ck.old_sum = ck_fields(p->src, p->dst, p->family == TG_AF_INET ? 4 : 16,
+			uh->src_port, uh->dst_port, pl, ck.rtp_len);
 	if (!is_rtcp) {
 		if (tc.pt_in != 0xff && (pl[1] & 0x7f) == tc.pt_in)
 			pl[1] = (uint8_t)((pl[1] & 0x80) | tc.pt_out);
@@ -343,7 +397,7 @@ static inline unsigned relay_one(struct dp_lcore *lc, struct rte_mbuf *m, const 
 		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - p->payload_len));
 	sport = (uint16_t)(tc.local.port + (is_rtcp && !(tc.flags & TG_EPF_RTCP_MUX) ? 1 : 0));
 	if (!write_headers(m, &app->ports[tc.port_id], dst_mac, &tc.local, sport, dst, dport,
-		    tc.local.family)) {
+		    tc.local.family, &ck)) {
 		v[TG_DPC_drop_no_room]++;
 		goto drop;
 	}
