@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include <rte_common.h>
+#include <rte_ether.h>
 #include <rte_hash.h>
 #include <rte_rcu_qsbr.h>
 
@@ -32,9 +33,9 @@
 
 struct dp_flow_key {
 	uint8_t addr[16];
-	uint16_t port;	/* host order */
-	uint8_t family; /* TG_AF_INET / TG_AF_INET6 */
-	uint8_t pad[5]; /* always zero: the key is hashed as bytes */
+	uint16_t port;	 /* host order */
+	uint8_t family;	 /* TG_AF_INET / TG_AF_INET6 */
+	uint8_t pad[13]; /* always zero; 32 bytes in all, a size rte_hash compares with SIMD */
 };
 
 /* Written by the main lcore under cfg_seq; read by workers with dp_ep_cfg_read(). */
@@ -94,18 +95,28 @@ struct dp_ep_tx {
 	uint16_t rw_seq_delta;
 	uint16_t rw_last_seq;
 	uint8_t rw_init;
+	/* the next hop's MAC when the remote has not been heard from: looked up (neighbour table,
+	 * then the configured next hop) at most once per DP_NH_RECHECK_NS, not per packet */
+	uint8_t nh_ok;
+	struct rte_ether_addr nh_mac;
+	uint64_t nh_checked_ns;
 };
 
+#define DP_NH_RECHECK_NS (1000ULL * 1000 * 1000)
+
 struct dp_ep {
+	/* What every relayed packet of either direction reads, packed into the first lines: the
+	 * relay stalls on these when a burst spans thousands of calls. */
 	volatile uint32_t cfg_seq; /* main lcore: odd while cfg is being written */
 	uint32_t state;		   /* main lcore: DP_EP_FREE, DP_EP_ACTIVE, DP_EP_DYING */
 	struct dp_ep_cfg cfg;
 	volatile uint32_t learn_seq;
 	struct dp_ep_learned learned;
+	struct dp_ep_tx tx;
+	/* the receive side, read by the main lcore under rx_seq */
 	volatile uint32_t rx_seq;  /* receiving worker: odd while rx is being updated */
 	uint32_t timeout_reported; /* main lcore: MEDIA_TIMEOUT sent for this silence */
 	struct dp_ep_rx rx;
-	struct dp_ep_tx tx;
 } __rte_cache_aligned;
 
 enum dp_ep_state {

@@ -67,9 +67,20 @@ void dp_tx_flush(struct dp_lcore *lc)
 	}
 }
 
+/* fixed-size loads, no call to memcmp: this runs per packet */
 static inline bool addr_eq(uint8_t family, const uint8_t *a, const uint8_t *b)
 {
-	return memcmp(a, b, family == TG_AF_INET ? 4 : 16) == 0;
+	uint64_t x[2], y[2];
+	uint32_t u, w;
+
+	if (family == TG_AF_INET) {
+		memcpy(&u, a, 4);
+		memcpy(&w, b, 4);
+		return u == w;
+	}
+	memcpy(x, a, 16);
+	memcpy(y, b, 16);
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
 }
 
 /* RTP sequence/timestamp/SSRC continuity toward a remote whose source may be switched. */
@@ -312,7 +323,8 @@ static inline unsigned relay_one(struct dp_lcore *lc, struct rte_mbuf *m, const 
 			goto drop;
 		}
 	learn_rtcp_only:
-		if (!l.have_mac || memcmp(l.mac, eth_src, 6) != 0) {
+		if (!l.have_mac || !rte_is_same_ether_addr((const struct rte_ether_addr *)l.mac,
+					   (const struct rte_ether_addr *)eth_src)) {
 			memcpy(l.mac, eth_src, 6);
 			l.have_mac = 1;
 			dp_ep_learned_write(ep, &l);
@@ -361,17 +373,24 @@ static inline unsigned relay_one(struct dp_lcore *lc, struct rte_mbuf *m, const 
 		goto no_remote;
 	}
 	/* the far remote's MAC: from its own packets, else the neighbour table, else the
-	 * configured next hop; failing all three, ask (ARP / ND) and drop this packet */
+	 * configured next hop (both cached per endpoint for a second); failing all, ask (ARP /
+	 * ND) and drop this packet */
 	if (tl.have_mac) {
 		dst_mac = tl.mac;
-	} else if (dp_neigh_lookup(app->neigh, tc.local.family, dst, &nmac)) {
-		dst_mac = nmac.addr_bytes;
-	} else if (app->ports[tc.port_id].have_next_hop) {
-		dst_mac = app->ports[tc.port_id].next_hop.addr_bytes;
+	} else if (to->tx.nh_ok && now_ns - to->tx.nh_checked_ns < DP_NH_RECHECK_NS) {
+		dst_mac = to->tx.nh_mac.addr_bytes;
+	} else if (dp_neigh_lookup(app->neigh, tc.local.family, dst, &nmac) ||
+		   (app->ports[tc.port_id].have_next_hop &&
+			   (nmac = app->ports[tc.port_id].next_hop, true))) {
+		to->tx.nh_mac = nmac;
+		to->tx.nh_ok = 1;
+		to->tx.nh_checked_ns = now_ns;
+		dst_mac = to->tx.nh_mac.addr_bytes;
 	} else {
 		struct rte_mbuf *ask = dp_neigh_solicit(&lc->neigh_pending, app->pool,
 			tc.local.family, tc.local.a, &app->ports[tc.port_id].info.mac, dst, now_ns);
 
+		to->tx.nh_ok = 0;
 		if (ask)
 			tx_queue(lc, tc.port_id, ask);
 		v[TG_DPC_drop_no_neighbor]++;
@@ -414,6 +433,25 @@ drop:
 	return V_DROP;
 }
 
+#define DP_PREFETCH_AHEAD 4
+
+static inline void prefetch_peer(const struct dp_app *app, uint32_t id)
+{
+	const struct dp_ep *ep = &app->eps[id];
+	uint32_t peer = ep->cfg.peer;
+
+	rte_prefetch0(&ep->rx);
+	rte_prefetch0((const char *)&ep->rx + RTE_CACHE_LINE_SIZE);
+	if (peer != DP_EP_NONE) {
+		const char *pe = (const char *)&app->eps[peer];
+
+		rte_prefetch0(pe);
+		rte_prefetch0(pe + RTE_CACHE_LINE_SIZE);
+		rte_prefetch0(pe + 2 * RTE_CACHE_LINE_SIZE);
+		rte_prefetch0(pe + 3 * RTE_CACHE_LINE_SIZE);
+	}
+}
+
 void dp_relay_burst(
 	struct dp_lcore *lc, unsigned in, struct rte_mbuf **pkts, uint16_t n, uint64_t now_ns)
 {
@@ -436,12 +474,36 @@ void dp_relay_burst(
 		key_ptrs[n_keys] = &keys[n_keys];
 		n_keys++;
 	}
-	if (n_keys)
+	if (n_keys) {
 		rte_hash_lookup_bulk_data(app->flow_hash, key_ptrs, n_keys, &hits, data);
-	for (unsigned k = 0, i = 0; i < n; i++) {
+		for (unsigned k = 0; k < n_keys; k++) {
+			if (hits & (1ULL << k)) {
+				const char *e =
+					(const char *)&app->eps[(uint32_t)(uintptr_t)data[k] >> 1];
+
+				rte_prefetch0(e);
+				rte_prefetch0(e + RTE_CACHE_LINE_SIZE);
+			}
+		}
+	}
+	/* Two-stage prefetch: the lookup above prefetched each hit's endpoint; a few packets
+	 * ahead, read its peer (racy, only a hint) and prefetch the peer's hot lines and the
+	 * endpoint's receive statistics, so the packet's turn finds them in cache. */
+	uint32_t ahead_id[DP_BURST];
+	unsigned n_ahead = 0;
+
+	for (unsigned k = 0; k < n_keys; k++)
+		if (hits & (1ULL << k))
+			ahead_id[n_ahead++] = (uint32_t)(uintptr_t)data[k] >> 1;
+	for (unsigned a = 0; a < n_ahead && a < DP_PREFETCH_AHEAD; a++)
+		prefetch_peer(app, ahead_id[a]);
+	for (unsigned k = 0, i = 0, hit_no = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		unsigned verdict, out = in;
 
+		if ((cls[i] == DP_PKT_UDP || (cls[i] == DP_PKT_FRAGMENT && info[i].first_frag)) &&
+			(hits & (1ULL << k)) && hit_no + DP_PREFETCH_AHEAD < n_ahead)
+			prefetch_peer(app, ahead_id[hit_no++ + DP_PREFETCH_AHEAD]);
 		if (cls[i] == DP_PKT_UDP) {
 			if (hits & (1ULL << k))
 				verdict = relay_one(lc, m, &info[i], (uint32_t)(uintptr_t)data[k],
