@@ -15,6 +15,9 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <osipparser2/osip_parser.h>
+#include <osipparser2/osip_port.h>
+
 #include "tg_log.h"
 #include "tg_time.h"
 
@@ -178,6 +181,17 @@ int cp_app_start(struct cp_app *app)
 	app->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (app->sig_fd < 0 || cp_loop_add_fd(app->loop, app->sig_fd, EPOLLIN, on_signal_fd, app))
 		return -errno;
+	parser_init();
+	/* libosip2 traces each parse failure to stdout; our own log line says what matters */
+	osip_trace_initialize(TRACE_LEVEL0, NULL);
+	for (int lvl = 0; lvl < END_TRACE_LEVEL; lvl++)
+		osip_trace_disable_level((osip_trace_level_t)lvl);
+	app->sip_server.user_agent = app->cfg.sip_user_agent;
+	app->sip = cp_sip_transport_new(
+		app->loop, app->cfg.sip_listen, cp_sip_server_rx, &app->sip_server);
+	if (!app->sip)
+		return -errno;
+	app->sip_server.transport = app->sip;
 	app->stats = cp_dpstats_new(app->instance);
 	app->dp = cp_dp_new(app->loop, &p, on_dp_state, on_dp_event, app);
 	if (!app->stats || !app->dp)
@@ -224,6 +238,18 @@ int cp_app_finish(struct cp_app *app)
 		" timeouts=%" PRIu64 " stray_replies=%" PRIu64,
 		reached, ok, failed, c->restarts, c->requests, c->replies, c->timeouts,
 		c->stray_replies);
+	if (app->sip) {
+		const struct cp_sip_counters *sc = cp_sip_transport_counters(app->sip);
+		const struct cp_sip_server_counters *ss = &app->sip_server.c;
+
+		TG_LOG(CP, NOTICE,
+			"sip: rx=%" PRIu64 " bad_requests=%" PRIu64 " bad_responses=%" PRIu64
+			" unanswerable=%" PRIu64 " options=%" PRIu64 " not_implemented=%" PRIu64
+			" tx=%" PRIu64,
+			sc->rx_msgs, sc->rx_bad_requests, sc->rx_bad_responses, sc->rx_unanswerable,
+			ss->options, ss->not_implemented, sc->tx_msgs);
+		cp_sip_transport_free(app->sip);
+	}
 	cp_dp_free(app->dp);
 	cp_dpstats_free(app->stats);
 	if (app->sig_fd >= 0)

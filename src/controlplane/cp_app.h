@@ -13,6 +13,8 @@
 #include "cp_dp.h"
 #include "cp_dpstats.h"
 #include "cp_loop.h"
+#include "cp_sip_server.h"
+#include "cp_sip_transport.h"
 
 #define CP_MAX_LCORES 64
 
@@ -31,6 +33,8 @@ struct cp_app {
 	struct cp_loop *loop;
 	struct cp_dp *dp;
 	struct cp_dpstats *stats;
+	struct cp_sip_transport *sip;
+	struct cp_sip_server sip_server;
 	struct cp_timer ping_timer;
 	struct cp_timer status_timer;
 	struct cp_timer duration_timer;

@@ -27,6 +27,12 @@ static const struct tg_cfg_key cp_keys[] = {
 	{"controlplane", "status_interval", TG_CFG_DURATION, CC(status_interval_ms), .def = "5s",
 		.min = 0, .max = 3600000, .flags = TG_CFG_LIVE,
 		.help = "How often a status line is logged (0: never)."},
+	{"sip", "listen", TG_CFG_STRING, CC(sip_listen), .def = "127.0.0.1:5060",
+		.help = "Where SIP is received over UDP: ADDR:PORT or [ADDR6]:PORT, several "
+			"separated by "
+			"commas. Port 0 picks a free one (tests)."},
+	{"sip", "user_agent", TG_CFG_STRING, CC(sip_user_agent), .def = "tollgate",
+		.help = "The Server / User-Agent header value the appliance sends."},
 };
 
 int cp_config_register(struct tg_cfg *cfg, struct cp_config *cc)

@@ -141,12 +141,17 @@ int cp_sip_response(const osip_message_t *req, int code, const char *reason, con
 	osip_message_set_version(r, osip_strdup("SIP/2.0"));
 	osip_message_set_status_code(r, code);
 	osip_message_set_reason_phrase(r, osip_strdup(reason));
-	if (osip_list_clone(&req->vias, &r->vias, (int (*)(void *, void **))osip_via_clone) < 0 ||
-		osip_from_clone(req->from, &r->from) != 0 || osip_to_clone(req->to, &r->to) != 0 ||
-		osip_call_id_clone(req->call_id, &r->call_id) != 0 ||
-		osip_cseq_clone(req->cseq, &r->cseq) != 0)
+	/* a request missing From, To, Call-ID or CSeq is still told why: only Via is needed to
+	 * find the way back */
+	if (osip_list_size(&req->vias) < 1 ||
+		osip_list_clone(&req->vias, &r->vias, (int (*)(void *, void **))osip_via_clone) <
+			0 ||
+		(req->from && osip_from_clone(req->from, &r->from) != 0) ||
+		(req->to && osip_to_clone(req->to, &r->to) != 0) ||
+		(req->call_id && osip_call_id_clone(req->call_id, &r->call_id) != 0) ||
+		(req->cseq && osip_cseq_clone(req->cseq, &r->cseq) != 0))
 		goto out;
-	if (to_tag) {
+	if (to_tag && r->to) {
 		osip_generic_param_t *tag = NULL;
 
 		if (osip_to_get_tag(r->to, &tag) != 0)
@@ -164,7 +169,8 @@ int cp_sip_response(const osip_message_t *req, int code, const char *reason, con
 			rc = -ENOMEM;
 		} else {
 			if (osip_message_parse(back, *out, *out_len) != 0 ||
-				cp_sip_check(back, 0, why, sizeof(why)) != 0)
+				(req->from && req->to && req->call_id && req->cseq &&
+					cp_sip_check(back, 0, why, sizeof(why)) != 0))
 				rc = -EINVAL;
 			osip_message_free(back);
 		}
@@ -241,7 +247,8 @@ int cp_sip_raw_400(
 		}
 		p = le ? le + 1 : end;
 	}
-	if (seen != (1u << (sizeof(keep) / sizeof(keep[0]))) - 1)
+	/* Via is what the answer needs to find its way back; the rest is copied if present */
+	if (!(seen & 1u))
 		return -EINVAL;
 	w = snprintf(out + o, out_cap - o, "Content-Length: 0\r\n\r\n");
 	if (w < 0 || (size_t)w >= out_cap - o)

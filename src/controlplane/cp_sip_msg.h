@@ -35,7 +35,7 @@ int cp_sip_response(const osip_message_t *req, int code, const char *reason, con
 /*
  * A 400 for a request libosip2 could not parse at all, built from the raw text: the Via, From,
  * To, Call-ID and CSeq lines are copied as they came (full or compact names). -EINVAL when the
- * text is not a request or lacks one of them (then nobody can be answered: drop it).
+ * text is not a request or has no Via (then nobody can be answered: drop it).
  */
 int cp_sip_raw_400(const char *buf, size_t len, const char *reason, char *out, size_t out_cap,
 	size_t *out_len);

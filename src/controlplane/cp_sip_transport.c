@@ -1,0 +1,318 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* SIP over UDP: sockets on the loop, batch receive, checks, stateless error answers. */
+#include "cp_sip_transport.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <osipparser2/osip_parser.h>
+#include <osipparser2/osip_port.h>
+
+#include "cp_sip_msg.h"
+#include "tg_log.h"
+
+#define MAX_LISTEN 8
+#define RX_BATCH 32
+#define SOCK_BUF (4 << 20) /* SIPp at thousands of calls per second overruns the default */
+
+struct listener {
+	int fd;
+	char bound[64];
+};
+
+struct cp_sip_transport {
+	struct cp_loop *loop;
+	cp_sip_rx_fn fn;
+	void *arg;
+	struct listener ls[MAX_LISTEN];
+	unsigned n_ls;
+	struct cp_sip_counters c;
+	/* receive buffers for one batch; a datagram of CP_SIP_MAX_MSG + 1 bytes is too big */
+	char (*bufs)[CP_SIP_MAX_MSG + 2];
+};
+
+static int parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[64];
+	const char *colon = strrchr(spec, ':');
+	long port;
+	char *end;
+
+	if (!colon || (size_t)(colon - spec) >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, spec, (size_t)(colon - spec));
+	host[colon - spec] = '\0';
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 0 || port > 65535)
+		return -EINVAL;
+	memset(ss, 0, sizeof(*ss));
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		host[strlen(host) - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &s6->sin6_addr) != 1)
+			return -EINVAL;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		if (inet_pton(AF_INET, host, &s4->sin_addr) != 1)
+			return -EINVAL;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*s4);
+	}
+	return 0;
+}
+
+static void fmt_addr(const struct sockaddr_storage *ss, char *buf, size_t len, uint16_t *port)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)ss;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+		*port = ntohs(s6->sin6_port);
+	} else {
+		const struct sockaddr_in *s4 = (const void *)ss;
+
+		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+		*port = ntohs(s4->sin_port);
+	}
+	snprintf(buf, len, "%s", ip);
+}
+
+/* RFC 3581 / RFC 3261 §18.2.1: where the request really came from, on its top Via */
+static void stamp_via(osip_message_t *m, const struct cp_sip_peer *from)
+{
+	osip_via_t *via = osip_list_get(&m->vias, 0);
+	osip_generic_param_t *rport = NULL;
+	char ip[INET6_ADDRSTRLEN], port[8];
+	uint16_t p;
+
+	if (!via)
+		return;
+	fmt_addr(&from->addr, ip, sizeof(ip), &p);
+	snprintf(port, sizeof(port), "%u", p);
+	if (strcmp(via->host, ip) != 0)
+		osip_via_set_received(via, osip_strdup(ip));
+	if (osip_via_param_get_byname(via, "rport", &rport) == 0 && rport) {
+		osip_free(rport->gvalue);
+		rport->gvalue = osip_strdup(port);
+	}
+}
+
+int cp_sip_send(
+	struct cp_sip_transport *t, const char *buf, size_t len, const struct cp_sip_peer *to)
+{
+	ssize_t n =
+		sendto(to->fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&to->addr, to->len);
+
+	if (n < 0 || (size_t)n != len) {
+		t->c.tx_errors++;
+		return n < 0 ? -errno : -EMSGSIZE;
+	}
+	t->c.tx_msgs++;
+	return 0;
+}
+
+static void answer_bad(struct cp_sip_transport *t, const osip_message_t *m, const char *buf,
+	size_t len, int code, const char *reason, const struct cp_sip_peer *from)
+{
+	char *out = NULL, raw[4096];
+	size_t out_len;
+
+	if (m && cp_sip_response(m, code, reason, NULL, &out, &out_len) == 0) {
+		cp_sip_send(t, out, out_len, from);
+		osip_free(out);
+		return;
+	}
+	if (cp_sip_raw_400(buf, len, reason, raw, sizeof(raw), &out_len) == 0) {
+		cp_sip_send(t, raw, out_len, from);
+		return;
+	}
+	t->c.rx_unanswerable++;
+}
+
+static bool looks_like_response(const char *buf, size_t len)
+{
+	return len >= 4 && strncmp(buf, "SIP/", 4) == 0;
+}
+
+static void handle_datagram(
+	struct cp_sip_transport *t, char *buf, size_t len, const struct cp_sip_peer *from)
+{
+	osip_message_t *m;
+	char reason[160];
+	long body;
+	int code;
+
+	t->c.rx_msgs++;
+	t->c.rx_bytes += len;
+	/* RFC 3261 §7.5: keep-alive CRLFs and stray padding are not messages */
+	if (len <= 4 && strspn(buf, "\r\n") == len)
+		return;
+	if (len > CP_SIP_MAX_MSG) {
+		t->c.rx_too_big++;
+		return;
+	}
+	if (osip_message_init(&m) != 0)
+		return;
+	if (osip_message_parse(m, buf, len) != 0) {
+		if (looks_like_response(buf, len)) {
+			t->c.rx_bad_responses++;
+		} else {
+			t->c.rx_bad_requests++;
+			answer_bad(t, NULL, buf, len, 400, "Malformed Message", from);
+		}
+		osip_message_free(m);
+		return;
+	}
+	body = cp_sip_body_offset(buf, len);
+	code = cp_sip_check(m, body < 0 ? 0 : len - (size_t)body, reason, sizeof(reason));
+	if (code) {
+		if (MSG_IS_RESPONSE(m)) {
+			t->c.rx_bad_responses++;
+		} else if (MSG_IS_ACK(m)) {
+			t->c.rx_bad_requests++; /* an ACK is never answered */
+		} else {
+			t->c.rx_bad_requests++;
+			answer_bad(t, m, buf, len, code, reason, from);
+		}
+		TG_LOG(SIP, INFO, "refused a %s: %d %s",
+			MSG_IS_RESPONSE(m) ? "response" : "request", code, reason);
+		osip_message_free(m);
+		return;
+	}
+	if (MSG_IS_REQUEST(m))
+		stamp_via(m, from);
+	t->fn(t, m, from, t->arg);
+}
+
+static void on_readable(struct cp_loop *l, int fd, uint32_t events, void *arg)
+{
+	struct cp_sip_transport *t = arg;
+	struct mmsghdr hdrs[RX_BATCH];
+	struct iovec iov[RX_BATCH];
+	struct sockaddr_storage addrs[RX_BATCH];
+	int n;
+
+	for (int i = 0; i < RX_BATCH; i++) {
+		iov[i].iov_base = t->bufs[i];
+		iov[i].iov_len = CP_SIP_MAX_MSG + 1;
+		memset(&hdrs[i], 0, sizeof(hdrs[i]));
+		hdrs[i].msg_hdr.msg_iov = &iov[i];
+		hdrs[i].msg_hdr.msg_iovlen = 1;
+		hdrs[i].msg_hdr.msg_name = &addrs[i];
+		hdrs[i].msg_hdr.msg_namelen = sizeof(addrs[i]);
+	}
+	n = recvmmsg(fd, hdrs, RX_BATCH, MSG_DONTWAIT, NULL);
+	for (int i = 0; i < n; i++) {
+		struct cp_sip_peer from = {.len = hdrs[i].msg_hdr.msg_namelen, .fd = fd};
+
+		memcpy(&from.addr, &addrs[i], sizeof(addrs[i]));
+		t->bufs[i][hdrs[i].msg_len] = '\0';
+		handle_datagram(t, t->bufs[i], hdrs[i].msg_len, &from);
+	}
+}
+
+struct cp_sip_transport *cp_sip_transport_new(
+	struct cp_loop *l, const char *listen, cp_sip_rx_fn fn, void *arg)
+{
+	struct cp_sip_transport *t = calloc(1, sizeof(*t));
+	char spec[256], *save = NULL;
+	int one = 1, buf = SOCK_BUF, rc;
+
+	if (!t || !(t->bufs = malloc(sizeof(*t->bufs) * RX_BATCH))) {
+		free(t);
+		errno = ENOMEM;
+		return NULL;
+	}
+	t->loop = l;
+	t->fn = fn;
+	t->arg = arg;
+	snprintf(spec, sizeof(spec), "%s", listen);
+	for (char *s = strtok_r(spec, ",", &save); s; s = strtok_r(NULL, ",", &save)) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		struct listener *ls = &t->ls[t->n_ls];
+		uint16_t port;
+		char ip[INET6_ADDRSTRLEN];
+
+		while (*s == ' ')
+			s++;
+		if (t->n_ls == MAX_LISTEN || parse_listen(s, &ss, &len) < 0) {
+			TG_LOG(SIP, ERR, "sip.listen: '%s' is not ADDR:PORT or [ADDR6]:PORT", s);
+			rc = EINVAL;
+			goto fail;
+		}
+		ls->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (ls->fd < 0) {
+			rc = errno;
+			goto fail;
+		}
+		setsockopt(ls->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		setsockopt(ls->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+		setsockopt(ls->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+		if (ss.ss_family == AF_INET6)
+			setsockopt(ls->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		if (bind(ls->fd, (struct sockaddr *)&ss, len) < 0) {
+			rc = errno;
+			TG_LOG(SIP, ERR, "sip.listen: bind %s: %s", s, strerror(rc));
+			close(ls->fd);
+			goto fail;
+		}
+		len = sizeof(ss);
+		getsockname(ls->fd, (struct sockaddr *)&ss, &len);
+		fmt_addr(&ss, ip, sizeof(ip), &port);
+		snprintf(ls->bound, sizeof(ls->bound),
+			ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
+		rc = -cp_loop_add_fd(l, ls->fd, EPOLLIN, on_readable, t);
+		if (rc) {
+			close(ls->fd);
+			goto fail;
+		}
+		t->n_ls++;
+		TG_LOG(SIP, NOTICE, "SIP listening on udp %s", ls->bound);
+	}
+	if (!t->n_ls) {
+		rc = EINVAL;
+		goto fail;
+	}
+	return t;
+fail:
+	cp_sip_transport_free(t);
+	errno = rc;
+	return NULL;
+}
+
+void cp_sip_transport_free(struct cp_sip_transport *t)
+{
+	if (!t)
+		return;
+	for (unsigned i = 0; i < t->n_ls; i++) {
+		cp_loop_del_fd(t->loop, t->ls[i].fd);
+		close(t->ls[i].fd);
+	}
+	free(t->bufs);
+	free(t);
+}
+
+const struct cp_sip_counters *cp_sip_transport_counters(const struct cp_sip_transport *t)
+{
+	return &t->c;
+}
+
+const char *cp_sip_transport_bound(const struct cp_sip_transport *t, unsigned i)
+{
+	return i < t->n_ls ? t->ls[i].bound : NULL;
+}
