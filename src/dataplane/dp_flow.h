@@ -98,6 +98,7 @@ struct dp_ep_tx {
 	/* the next hop's MAC when the remote has not been heard from: looked up (neighbour table,
 	 * then the configured next hop) at most once per DP_NH_RECHECK_NS, not per packet */
 	uint8_t nh_ok;
+	uint32_t nh_gen; /* the cfg.gen it was looked up for: a new remote looks again */
 	struct rte_ether_addr nh_mac;
 	uint64_t nh_checked_ns;
 };

@@ -28,11 +28,14 @@ struct dp_neigh_key {
 	uint8_t pad[3];
 };
 
+/* 32 bytes, 8-aligned: rte_hash_crc reads keys 8 bytes at a time, so in an array every
+ * entry's key must stay aligned */
 struct dp_neigh_learn {
 	struct dp_neigh_key key;
 	struct rte_ether_addr mac;
 	uint16_t pad;
-};
+	uint32_t pad2;
+} __rte_aligned(8);
 
 struct dp_neigh {
 	struct rte_hash *h; /* key -> index into macs; main lcore writes */

@@ -88,9 +88,10 @@ static inline void rtp_rewrite(
 	struct dp_ep *to, const struct dp_ep_cfg *tc, uint8_t *rtp, uint64_t now_ns)
 {
 	struct dp_ep_tx *t = &to->tx;
-	uint32_t ssrc = rte_be_to_cpu_32(*(uint32_t *)(rtp + 8));
-	uint16_t seq = rte_be_to_cpu_16(*(uint16_t *)(rtp + 2));
-	uint32_t ts = rte_be_to_cpu_32(*(uint32_t *)(rtp + 4));
+	/* the RTP header is 2 bytes off a 4-byte boundary behind Ethernet: byte-wise access */
+	uint32_t ssrc = dp_rtp_rd32(rtp + 8);
+	uint16_t seq = dp_rtp_rd16(rtp + 2);
+	uint32_t ts = dp_rtp_rd32(rtp + 4);
 	uint16_t out_seq;
 	uint32_t out_ts;
 
@@ -112,9 +113,9 @@ static inline void rtp_rewrite(
 	t->rw_last_seq = out_seq;
 	t->rw_last_ts = out_ts;
 	t->rw_last_ns = now_ns;
-	*(uint16_t *)(rtp + 2) = rte_cpu_to_be_16(out_seq);
-	*(uint32_t *)(rtp + 4) = rte_cpu_to_be_32(out_ts);
-	*(uint32_t *)(rtp + 8) = rte_cpu_to_be_32(tc->out_ssrc);
+	dp_rtp_wr16(rtp + 2, out_seq);
+	dp_rtp_wr32(rtp + 4, out_ts);
+	dp_rtp_wr32(rtp + 8, tc->out_ssrc);
 }
 
 /*
@@ -297,7 +298,7 @@ static inline unsigned relay_one(struct dp_lcore *lc, struct rte_mbuf *m, const 
 	dp_ep_learned_read(ep, &l);
 	if (c.flags & TG_EPF_LATCH) {
 		if (!l.latched || l.gen != c.gen) {
-			if (is_rtcp && !l.latched)
+			if (is_rtcp)
 				goto learn_rtcp_only;
 			l.src.family = p->family;
 			memcpy(l.src.a, p->src, 16);
@@ -323,10 +324,13 @@ static inline unsigned relay_one(struct dp_lcore *lc, struct rte_mbuf *m, const 
 			goto drop;
 		}
 	learn_rtcp_only:
-		if (!l.have_mac || !rte_is_same_ether_addr((const struct rte_ether_addr *)l.mac,
-					   (const struct rte_ether_addr *)eth_src)) {
+		if (!l.have_mac || l.gen != c.gen ||
+			!rte_is_same_ether_addr((const struct rte_ether_addr *)l.mac,
+				(const struct rte_ether_addr *)eth_src)) {
 			memcpy(l.mac, eth_src, 6);
 			l.have_mac = 1;
+			if (!l.latched)
+				l.gen = c.gen;
 			dp_ep_learned_write(ep, &l);
 		}
 	}
@@ -357,7 +361,7 @@ static inline unsigned relay_one(struct dp_lcore *lc, struct rte_mbuf *m, const 
 	}
 	/* where the far remote is: what it latched, else what signalling said */
 	dp_ep_learned_read(to, &tl);
-	if (tl.latched && tl.gen == tc.gen) {
+	if ((tc.flags & TG_EPF_LATCH) && tl.latched && tl.gen == tc.gen) {
 		dst = tl.src.a;
 		dport = is_rtcp ? (tl.rtcp_port ? tl.rtcp_port
 						: (uint16_t)(tl.src.port +
@@ -375,15 +379,17 @@ static inline unsigned relay_one(struct dp_lcore *lc, struct rte_mbuf *m, const 
 	/* the far remote's MAC: from its own packets, else the neighbour table, else the
 	 * configured next hop (both cached per endpoint for a second); failing all, ask (ARP /
 	 * ND) and drop this packet */
-	if (tl.have_mac) {
+	if (tl.have_mac && tl.gen == tc.gen) {
 		dst_mac = tl.mac;
-	} else if (to->tx.nh_ok && now_ns - to->tx.nh_checked_ns < DP_NH_RECHECK_NS) {
+	} else if (to->tx.nh_ok && to->tx.nh_gen == tc.gen &&
+		   now_ns - to->tx.nh_checked_ns < DP_NH_RECHECK_NS) {
 		dst_mac = to->tx.nh_mac.addr_bytes;
 	} else if (dp_neigh_lookup(app->neigh, tc.local.family, dst, &nmac) ||
 		   (app->ports[tc.port_id].have_next_hop &&
 			   (nmac = app->ports[tc.port_id].next_hop, true))) {
 		to->tx.nh_mac = nmac;
 		to->tx.nh_ok = 1;
+		to->tx.nh_gen = tc.gen;
 		to->tx.nh_checked_ns = now_ns;
 		dst_mac = to->tx.nh_mac.addr_bytes;
 	} else {
