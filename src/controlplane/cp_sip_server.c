@@ -3,6 +3,7 @@
 #include "cp_sip_server.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
