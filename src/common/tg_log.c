@@ -154,6 +154,11 @@ void tg_log_emit(enum tg_log_subsys s, enum tg_log_level l, const char *callid, 
 	}
 	if (n >= sizeof(line) - 1)
 		n = sizeof(line) - 2; /* truncated: keep the newline */
+	/* values from the network (Call-IDs, URIs) end up here: a control character must not
+	 * forge a line or a terminal escape in the operator's log */
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+			line[i] = '?';
 	line[n++] = '\n';
 	/* one write so concurrent writers' lines stay whole; a failed log write has no remedy */
 	if (write(STDERR_FILENO, line, n) < 0)

@@ -49,6 +49,7 @@ static void test_line_format(void **state)
 	tg_log_set_level("all", "info");
 	TG_LOG(SIP, DEBUG, "not shown %d", 1);
 	TG_LOG_CALL(B2B, INFO, "abc@host", "b", "leg answered %d", 200);
+	TG_LOG_CALL(SIP, INFO, "evil\n2026 fake line\x1b[2J", "a", "from %s", "x\ry");
 	memset(longmsg, 'x', sizeof(longmsg) - 1);
 	longmsg[sizeof(longmsg) - 1] = '\0';
 	TG_LOG(CP, WARN, "%s", longmsg);
@@ -60,8 +61,10 @@ static void test_line_format(void **state)
 	assert_null(strstr(buf, "not shown"));
 	assert_non_null(strstr(buf, "tg-test["));
 	assert_non_null(strstr(buf, "info b2b: [abc@host/b] leg answered 200\n"));
+	/* hostile values cannot forge a line or an escape sequence */
+	assert_non_null(strstr(buf, "[evil?2026 fake line?[2J/a] from x?y\n"));
 	/* an over-long message is cut but still one line ending in a newline */
-	char *second = strchr(buf, '\n') + 1;
+	char *second = strchr(strchr(buf, '\n') + 1, '\n') + 1;
 	char *end = strchr(second, '\n');
 	assert_non_null(end);
 	assert_true(end - second < 1024);
