@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -18,12 +19,25 @@
 #include "tg_log.h"
 
 #define MAX_LISTEN 8
+#define MAX_CONNS 1024
+#define CONN_IDLE_NS (120ULL * 1000 * 1000 * 1000)
+#define SWEEP_NS (5ULL * 1000 * 1000 * 1000)
 #define RX_BATCH 32
 #define SOCK_BUF (4 << 20) /* SIPp at thousands of calls per second overruns the default */
 
 struct listener {
 	int fd;
+	int tcp_fd;
 	char bound[64];
+};
+
+/* One TCP connection: what has arrived and not yet formed a whole message. */
+struct conn {
+	struct cp_sip_peer peer;
+	char *buf;
+	size_t len;
+	uint64_t last_ns;
+	struct conn *next;
 };
 
 struct cp_sip_transport {
@@ -33,6 +47,9 @@ struct cp_sip_transport {
 	struct listener ls[MAX_LISTEN];
 	unsigned n_ls;
 	struct cp_sip_counters c;
+	struct conn *conns;
+	unsigned n_conns;
+	struct cp_timer sweep;
 	/* receive buffers for one batch; a datagram of CP_SIP_MAX_MSG + 1 bytes is too big */
 	char (*bufs)[CP_SIP_MAX_MSG + 2];
 };
@@ -217,12 +234,209 @@ static void on_readable(struct cp_loop *l, int fd, uint32_t events, void *arg)
 	}
 	n = recvmmsg(fd, hdrs, RX_BATCH, MSG_DONTWAIT, NULL);
 	for (int i = 0; i < n; i++) {
-		struct cp_sip_peer from = {.len = hdrs[i].msg_hdr.msg_namelen, .fd = fd};
+		struct cp_sip_peer from = {
+			.len = hdrs[i].msg_hdr.msg_namelen, .fd = fd, .stream = false};
 
 		memcpy(&from.addr, &addrs[i], sizeof(addrs[i]));
 		t->bufs[i][hdrs[i].msg_len] = '\0';
 		handle_datagram(t, t->bufs[i], hdrs[i].msg_len, &from);
 	}
+}
+
+static void conn_close(struct cp_sip_transport *t, struct conn *c)
+{
+	for (struct conn **pp = &t->conns; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	cp_loop_del_fd(t->loop, c->peer.fd);
+	close(c->peer.fd);
+	free(c->buf);
+	free(c);
+	t->n_conns--;
+}
+
+/* Content-Length of the header block [buf, buf + hdr_len), or -1 if there is none. RFC 3261
+ * §18.3: on a stream it is how the next message is found, so it is mandatory. */
+static long stream_content_length(const char *buf, size_t hdr_len)
+{
+	const char *p = buf, *end = buf + hdr_len;
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *v = NULL;
+
+		if (!eol)
+			break;
+		if (eol - p > 15 && strncasecmp(p, "content-length", 14) == 0)
+			v = p + 14;
+		else if (eol - p > 2 && (p[0] == 'l' || p[0] == 'L') &&
+			 (p[1] == ':' || p[1] == ' '))
+			v = p + 1;
+		if (v) {
+			while (v < eol && (*v == ' ' || *v == '\t'))
+				v++;
+			if (v < eol && *v == ':') {
+				char *e;
+				long n = strtol(v + 1, &e, 10);
+
+				while (e < eol && (*e == ' ' || *e == '\t' || *e == '\r'))
+					e++;
+				return e == eol && n >= 0 && n <= CP_SIP_MAX_MSG ? n : -2;
+			}
+		}
+		p = eol + 1;
+	}
+	return -1;
+}
+
+/* Takes every whole message off the front of c->buf; false if the connection must close. */
+static bool stream_frame(struct cp_sip_transport *t, struct conn *c)
+{
+	while (c->len) {
+		long hdr = cp_sip_body_offset(c->buf, c->len), cl;
+		size_t total, skip = strspn(c->buf, "\r\n");
+
+		if (skip) {
+			/* RFC 5626 keep-alives (CRLFCRLF) between messages */
+			memmove(c->buf, c->buf + skip, c->len - skip);
+			c->len -= skip;
+			continue;
+		}
+		if (hdr < 0)
+			return c->len <= CP_SIP_MAX_MSG; /* wait for the rest, within bounds */
+		cl = stream_content_length(c->buf, (size_t)hdr);
+		if (cl < 0) {
+			char raw[4096];
+			size_t n;
+
+			t->c.rx_bad_requests++;
+			if (cp_sip_raw_400(c->buf, (size_t)hdr,
+				    cl == -1 ? "Missing Content-Length on a stream"
+					     : "Bad Content-Length",
+				    raw, sizeof(raw), &n) == 0)
+				cp_sip_send(t, raw, n, &c->peer);
+			return false;
+		}
+		total = (size_t)hdr + (size_t)cl;
+		if (total > CP_SIP_MAX_MSG) {
+			t->c.rx_too_big++;
+			return false;
+		}
+		if (c->len < total)
+			return true;
+		char save = c->buf[total];
+
+		c->buf[total] = '\0';
+		handle_datagram(t, c->buf, total, &c->peer);
+		c->buf[total] = save;
+		memmove(c->buf, c->buf + total, c->len - total);
+		c->len -= total;
+	}
+	return true;
+}
+
+static void on_conn_readable(struct cp_loop *l, int fd, uint32_t events, void *arg)
+{
+	struct cp_sip_transport *t = arg;
+	struct conn *c = t->conns;
+
+	while (c && c->peer.fd != fd)
+		c = c->next;
+	if (!c)
+		return;
+	for (;;) {
+		ssize_t n = recv(fd, c->buf + c->len, CP_SIP_MAX_MSG + 1 - c->len, MSG_DONTWAIT);
+
+		if (n > 0) {
+			c->len += (size_t)n;
+			c->last_ns = cp_loop_now(l);
+			if (!stream_frame(t, c)) {
+				t->c.tcp_closed_bad++;
+				conn_close(t, c);
+				return;
+			}
+			continue;
+		}
+		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			conn_close(t, c); /* peer closed, or the connection broke */
+		return;
+	}
+}
+
+static void on_accept(struct cp_loop *l, int fd, uint32_t events, void *arg)
+{
+	struct cp_sip_transport *t = arg;
+
+	for (;;) {
+		struct conn *c;
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		int cfd = accept4(fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (cfd < 0)
+			return;
+		c = calloc(1, sizeof(*c));
+		if (!c || t->n_conns == MAX_CONNS || !(c->buf = malloc(CP_SIP_MAX_MSG + 2)) ||
+			cp_loop_add_fd(l, cfd, EPOLLIN, on_conn_readable, t) < 0) {
+			TG_LOG(SIP, WARN, "TCP connection refused: %s",
+				t->n_conns == MAX_CONNS ? "too many connections" : "out of memory");
+			if (c)
+				free(c->buf);
+			free(c);
+			close(cfd);
+			continue;
+		}
+		c->peer.addr = ss;
+		c->peer.len = len;
+		c->peer.fd = cfd;
+		c->peer.stream = true;
+		c->last_ns = cp_loop_now(l);
+		c->next = t->conns;
+		t->conns = c;
+		t->n_conns++;
+		t->c.tcp_accepted++;
+	}
+}
+
+/* Idle connections are closed: a peer that went away without FIN must not hold a slot. */
+static void sweep_idle(struct cp_loop *l, struct cp_timer *tm, void *arg)
+{
+	struct cp_sip_transport *t = arg;
+	uint64_t now = cp_loop_now(l);
+
+	for (struct conn *c = t->conns, *next; c; c = next) {
+		next = c->next;
+		if (now - c->last_ns > CONN_IDLE_NS) {
+			t->c.tcp_closed_idle++;
+			conn_close(t, c);
+		}
+	}
+	cp_timer_start(l, tm, SWEEP_NS);
+}
+
+static int listen_tcp(struct cp_sip_transport *t, struct listener *ls,
+	const struct sockaddr_storage *ss, socklen_t len)
+{
+	int one = 1;
+
+	ls->tcp_fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (ls->tcp_fd < 0)
+		return -errno;
+	setsockopt(ls->tcp_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss->ss_family == AF_INET6)
+		setsockopt(ls->tcp_fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(ls->tcp_fd, (const struct sockaddr *)ss, len) < 0 || listen(ls->tcp_fd, 128) < 0 ||
+		cp_loop_add_fd(t->loop, ls->tcp_fd, EPOLLIN, on_accept, t) < 0) {
+		int rc = -errno;
+
+		close(ls->tcp_fd);
+		ls->tcp_fd = -1;
+		return rc;
+	}
+	return 0;
 }
 
 struct cp_sip_transport *cp_sip_transport_new(
@@ -281,13 +495,23 @@ struct cp_sip_transport *cp_sip_transport_new(
 			close(ls->fd);
 			goto fail;
 		}
+		/* TCP on the very port UDP got (which matters when it was 0: any free one) */
+		rc = -listen_tcp(t, ls, &ss, len);
+		if (rc) {
+			TG_LOG(SIP, ERR, "sip.listen: TCP on %s: %s", ls->bound, strerror(rc));
+			cp_loop_del_fd(l, ls->fd);
+			close(ls->fd);
+			goto fail;
+		}
 		t->n_ls++;
-		TG_LOG(SIP, NOTICE, "SIP listening on udp %s", ls->bound);
+		TG_LOG(SIP, NOTICE, "SIP listening on udp and tcp %s", ls->bound);
 	}
 	if (!t->n_ls) {
 		rc = EINVAL;
 		goto fail;
 	}
+	cp_timer_init(&t->sweep, sweep_idle, t);
+	cp_timer_start(l, &t->sweep, SWEEP_NS);
 	return t;
 fail:
 	cp_sip_transport_free(t);
@@ -299,9 +523,14 @@ void cp_sip_transport_free(struct cp_sip_transport *t)
 {
 	if (!t)
 		return;
+	cp_timer_stop(t->loop, &t->sweep);
+	while (t->conns)
+		conn_close(t, t->conns);
 	for (unsigned i = 0; i < t->n_ls; i++) {
 		cp_loop_del_fd(t->loop, t->ls[i].fd);
 		close(t->ls[i].fd);
+		cp_loop_del_fd(t->loop, t->ls[i].tcp_fd);
+		close(t->ls[i].tcp_fd);
 	}
 	free(t->bufs);
 	free(t);

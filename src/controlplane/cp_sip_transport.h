@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * SIP over UDP on the control plane's loop (IPv4 and IPv6; TCP comes next): datagrams read in
- * batches, parsed and checked (cp_sip_msg.h), malformed requests answered 400 with the reason
- * and malformed responses dropped, both counted; what passes goes to the owner's callback with
- * the source address. RFC 3581: every request's top Via gets received= and rport= as the
- * transport saw them, so a response finds its way back through NAT.
+ * SIP over UDP and TCP on the control plane's loop (IPv4 and IPv6; every listen address gets
+ * both, RFC 3261 §18): datagrams read in batches, TCP streams framed by Content-Length (which a
+ * stream must carry), each message parsed and checked (cp_sip_msg.h), malformed requests
+ * answered 400 with the reason and malformed responses dropped, both counted; what passes goes
+ * to the owner's callback with the source. Answers to a TCP request go back on its connection. RFC
+ * 3581: every request's top Via gets received= and rport= as the transport saw them, so a response
+ * finds its way back through NAT.
  */
 #ifndef TG_CP_SIP_TRANSPORT_H
 #define TG_CP_SIP_TRANSPORT_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -22,7 +25,8 @@ struct cp_sip_transport;
 struct cp_sip_peer {
 	struct sockaddr_storage addr;
 	socklen_t len;
-	int fd; /* the socket it came in on (and the one to answer on) */
+	int fd;	     /* the socket it came in on (and the one to answer on) */
+	bool stream; /* TCP: fd is the connection */
 };
 
 struct cp_sip_counters {
@@ -34,6 +38,9 @@ struct cp_sip_counters {
 	uint64_t rx_too_big;
 	uint64_t tx_msgs;
 	uint64_t tx_errors;
+	uint64_t tcp_accepted;
+	uint64_t tcp_closed_bad; /* closed for bad framing: no Content-Length, too large */
+	uint64_t tcp_closed_idle;
 };
 
 /* msg belongs to the callback (osip_message_free it); from is valid during the call. */
