@@ -6,11 +6,11 @@
 . "$(dirname "$0")/lib.sh"
 
 start_dp dp
-start_bg cp1 "$CP" --instance "$INSTANCE" --duration 30 --set controlplane.ping_interval=100ms
+start_bg cp1 "$CP" --instance "$INSTANCE" --set sip.listen=127.0.0.1:0 --duration 30 --set controlplane.ping_interval=100ms
 wait_log cp1 "dataplane up" 10
 wait_log dp "control plane attached: generation" 5
 
-start_bg cp2 "$CP" --instance "$INSTANCE" --duration 30
+start_bg cp2 "$CP" --instance "$INSTANCE" --set sip.listen=127.0.0.1:0 --duration 30
 wait_log cp2 "waiting for the dataplane: channel /tollgate.$INSTANCE.chan is held by another control plane" 10
 
 kill -KILL "$cp1_pid"

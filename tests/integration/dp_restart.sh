@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 start_dp dp
-start_bg cp "$CP" --instance "$INSTANCE" --duration 40 --set controlplane.ping_interval=200ms \
+start_bg cp "$CP" --instance "$INSTANCE" --set sip.listen=127.0.0.1:0 --duration 40 --set controlplane.ping_interval=200ms \
 	--set controlplane.dp_timeout=500ms --set controlplane.status_interval=1s
 wait_log cp "dataplane up: generation" 10
 gen1=$(grep -Eo 'dataplane up: generation [0-9a-f]{8}' "$WORK/cp.log" | head -1 | awk '{print $4}')
