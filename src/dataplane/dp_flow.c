@@ -240,13 +240,12 @@ static void port_free(struct dp_flows *f, const struct tg_addr *local, uint16_t 
 
 static void cfg_begin(struct dp_ep *ep)
 {
-	__atomic_store_n(&ep->cfg_seq, ep->cfg_seq + 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	dp_seq_write_begin(&ep->cfg_seq);
 }
 
 static void cfg_end(struct dp_ep *ep)
 {
-	__atomic_store_n(&ep->cfg_seq, ep->cfg_seq + 1, __ATOMIC_RELEASE);
+	dp_seq_write_end(&ep->cfg_seq);
 }
 
 int dp_ep_find(struct dp_flows *f, uint64_t key, uint32_t *ep_id)
@@ -332,9 +331,9 @@ int dp_ep_create(struct dp_flows *f, const struct tg_msg_ep *req,
 	dp_ep_rx_end(ep);
 	memset(&ep->tx, 0, sizeof(ep->tx));
 	ep->timeout_reported = 0;
-	__atomic_store_n(&ep->learn_seq, ep->learn_seq + 1, __ATOMIC_RELAXED);
+	dp_seq_write_begin(&ep->learn_seq);
 	memset(&ep->learned, 0, sizeof(ep->learned));
-	__atomic_store_n(&ep->learn_seq, ep->learn_seq + 1, __ATOMIC_RELEASE);
+	dp_seq_write_end(&ep->learn_seq);
 	cfg_begin(ep);
 	memset(&ep->cfg, 0, sizeof(ep->cfg));
 	ep->cfg.key = req->key;
@@ -470,14 +469,10 @@ void dp_flows_reclaim(struct dp_flows *f)
 bool dp_ep_rx_read(const struct dp_ep *ep, struct dp_ep_rx *out)
 {
 	for (int tries = 0; tries < 1000; tries++) {
-		uint32_t s1 = __atomic_load_n(&ep->rx_seq, __ATOMIC_ACQUIRE), s2;
+		uint32_t s = dp_seq_read_begin(&ep->rx_seq);
 
-		if (s1 & 1)
-			continue;
 		memcpy(out, (const void *)&ep->rx, sizeof(*out));
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		s2 = __atomic_load_n(&ep->rx_seq, __ATOMIC_RELAXED);
-		if (s1 == s2)
+		if (!dp_seq_read_retry(&ep->rx_seq, s))
 			return true;
 	}
 	return false;

@@ -167,48 +167,72 @@ static inline void dp_flow_key_set(
 	memcpy(k->addr, addr, family == TG_AF_INET ? 4 : 16);
 }
 
+/*
+ * The sequence counters that guard an endpoint's parts (cfg_seq, learn_seq, rx_seq): one
+ * writer makes the counter odd, writes, makes it even; readers copy and retry until they saw
+ * the same even value before and after. The writer never waits.
+ */
+static inline void dp_seq_write_begin(volatile uint32_t *seq)
+{
+	__atomic_store_n(seq, *seq + 1, __ATOMIC_RELAXED);
+	/* the odd value must be visible before any store it guards */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static inline void dp_seq_write_end(volatile uint32_t *seq)
+{
+	__atomic_store_n(seq, *seq + 1, __ATOMIC_RELEASE);
+}
+
+static inline uint32_t dp_seq_read_begin(const volatile uint32_t *seq)
+{
+	return __atomic_load_n(seq, __ATOMIC_ACQUIRE);
+}
+
+/* True when the copy made since dp_seq_read_begin() returned s1 may be torn. */
+static inline bool dp_seq_read_retry(const volatile uint32_t *seq, uint32_t s1)
+{
+	/* the copy must complete before the second look at the counter */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return (s1 & 1) || __atomic_load_n(seq, __ATOMIC_RELAXED) != s1;
+}
+
 /* A consistent copy of an endpoint's configuration (worker side). */
 static inline void dp_ep_cfg_read(const struct dp_ep *ep, struct dp_ep_cfg *out)
 {
-	uint32_t s1, s2;
+	uint32_t s;
 
 	do {
-		s1 = __atomic_load_n(&ep->cfg_seq, __ATOMIC_ACQUIRE);
+		s = dp_seq_read_begin(&ep->cfg_seq);
 		*out = ep->cfg;
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		s2 = __atomic_load_n(&ep->cfg_seq, __ATOMIC_RELAXED);
-	} while ((s1 & 1) || s1 != s2);
+	} while (dp_seq_read_retry(&ep->cfg_seq, s));
 }
 
 static inline void dp_ep_learned_read(const struct dp_ep *ep, struct dp_ep_learned *out)
 {
-	uint32_t s1, s2;
+	uint32_t s;
 
 	do {
-		s1 = __atomic_load_n(&ep->learn_seq, __ATOMIC_ACQUIRE);
+		s = dp_seq_read_begin(&ep->learn_seq);
 		*out = ep->learned;
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		s2 = __atomic_load_n(&ep->learn_seq, __ATOMIC_RELAXED);
-	} while ((s1 & 1) || s1 != s2);
+	} while (dp_seq_read_retry(&ep->learn_seq, s));
 }
 
 static inline void dp_ep_learned_write(struct dp_ep *ep, const struct dp_ep_learned *l)
 {
-	__atomic_store_n(&ep->learn_seq, ep->learn_seq + 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	dp_seq_write_begin(&ep->learn_seq);
 	ep->learned = *l;
-	__atomic_store_n(&ep->learn_seq, ep->learn_seq + 1, __ATOMIC_RELEASE);
+	dp_seq_write_end(&ep->learn_seq);
 }
 
 static inline void dp_ep_rx_begin(struct dp_ep *ep)
 {
-	__atomic_store_n(&ep->rx_seq, ep->rx_seq + 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
+	dp_seq_write_begin(&ep->rx_seq);
 }
 
 static inline void dp_ep_rx_end(struct dp_ep *ep)
 {
-	__atomic_store_n(&ep->rx_seq, ep->rx_seq + 1, __ATOMIC_RELEASE);
+	dp_seq_write_end(&ep->rx_seq);
 }
 
 /* A consistent copy of an endpoint's receive statistics (main lcore). false if the worker kept
