@@ -11,8 +11,10 @@ PEER=$TG_SRC/tests/integration/rtp_peer.py
 
 # software checksums: the relay's own incremental update, checked by the peers' kernels (which
 # drop a datagram with a bad checksum); offload is the NIC's business
+# TG_DP_LCORES: the same checks with several workers (e.g. 0@0,1@1,2@1: two workers, one core)
 start_dp dp --set dataplane.media_address=$APP4 --set dataplane.media_address6=$APP6 \
-	--set dataplane.media_timeout=2s --set dataplane.checksum_offload=false
+	--set dataplane.media_timeout=2s --set dataplane.checksum_offload=false \
+	--set "dataplane.lcores=${TG_DP_LCORES:-0-1}"
 media_netns
 
 # exception path: the kernel in the appliance's namespace answers ARP, ND and ping
