@@ -76,8 +76,8 @@ int dpk_env_init(const struct dpk_env_params *p, struct dpk_env_info *info)
 			free_mb, p->memory_mb);
 		break;
 	}
-	if (p->n_vdevs > DPK_MAX_VDEVS || p->n_extra < 0 ||
-		12 + 2 * p->n_vdevs + (unsigned)p->n_extra >= MAX_EAL_ARGS) {
+	if (p->n_vdevs > DPK_MAX_VDEVS || p->n_pci > DPK_MAX_VDEVS || p->n_extra < 0 ||
+		12 + 2 * (p->n_vdevs + p->n_pci) + (unsigned)p->n_extra >= MAX_EAL_ARGS) {
 		TG_LOG(DPDK, ERR, "too many EAL arguments");
 		return -E2BIG;
 	}
@@ -97,8 +97,12 @@ int dpk_env_init(const struct dpk_env_params *p, struct dpk_env_info *info)
 	} else {
 		argv[argc++] = "--in-memory";
 	}
-	if (!p->pci)
+	if (!p->n_pci)
 		argv[argc++] = "--no-pci";
+	for (unsigned i = 0; i < p->n_pci; i++) {
+		argv[argc++] = "-a";
+		argv[argc++] = (char *)p->pci_allow[i];
+	}
 	if (p->log_level) {
 		snprintf(loglvl, sizeof(loglvl), "--log-level=%s", p->log_level);
 		argv[argc++] = loglvl;
@@ -117,8 +121,8 @@ int dpk_env_init(const struct dpk_env_params *p, struct dpk_env_info *info)
 			rte_strerror(rte_errno));
 		return -rte_errno;
 	}
-	TG_LOG(DPDK, INFO, "EAL up: lcores %s, %u MB, %s, %u vdev(s)", p->lcores, p->memory_mb,
-		info->reason, p->n_vdevs);
+	TG_LOG(DPDK, INFO, "EAL up: lcores %s, %u MB, %s, %u vdev(s), %u PCI device(s)", p->lcores,
+		p->memory_mb, info->reason, p->n_vdevs, p->n_pci);
 	return 0;
 }
 

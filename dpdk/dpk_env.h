@@ -27,7 +27,9 @@ struct dpk_env_params {
 	const char *lcores;	 /* EAL -l list, e.g. "0-1" */
 	const char *vdevs[DPK_MAX_VDEVS];
 	unsigned n_vdevs;
-	bool pci; /* false: --no-pci, the host's NICs are never probed */
+	/* PCI devices to use (-a each); none: --no-pci, so the host's NICs are never probed */
+	const char *pci_allow[DPK_MAX_VDEVS];
+	unsigned n_pci;
 	enum dpk_huge_mode huge;
 	unsigned memory_mb;    /* -m: memory to reserve */
 	const char *log_level; /* EAL --log-level, NULL for DPDK's default */

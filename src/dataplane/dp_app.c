@@ -44,26 +44,30 @@ static const char *const port_counter_names[] = {
  * The EAL's vdev list: cfg.vdevs split on ';' ("auto" = one net_tap media port named
  * tg-<instance>), then one exception TAP per media port when cfg.exception is on.
  */
-static unsigned vdev_list(struct dp_app *app, char *buf, size_t len, const char **out)
+static unsigned vdev_list(
+	struct dp_app *app, char *buf, size_t len, const char **out, unsigned n_pci)
 {
 	unsigned n = 0, n_media;
 	char *save = NULL;
-	size_t used;
+	size_t used = 0;
 
 	if (strcmp(app->cfg.vdevs, "auto") == 0) {
 		/* IFNAMSIZ is 16: "tg-" and at most 12 characters of the instance */
 		snprintf(buf, len, "net_tap0,iface=tg-%.12s", app->instance);
 		out[n++] = buf;
+		used = strlen(buf) + 1;
 	} else {
 		snprintf(buf, len, "%s", app->cfg.vdevs);
+		used = strlen(buf) + 1;
 		for (char *t = strtok_r(buf, ";", &save); t && n < DPK_MAX_VDEVS / 2;
 			t = strtok_r(NULL, ";", &save))
 			if (*t)
 				out[n++] = t;
 	}
-	used = strlen(out[n - 1]) + (size_t)(out[n - 1] - buf) + 1;
-	n_media = n;
-	for (unsigned i = 0; app->cfg.exception && i < n_media && used < len; i++) {
+	/* every media port, virtual or PCI, gets its exception TAP */
+	n_media = n + n_pci;
+	for (unsigned i = 0; app->cfg.exception && i < n_media && used < len && n < DPK_MAX_VDEVS;
+		i++) {
 		int w = snprintf(buf + used, len - used, EXC_VDEV_PREFIX "%u,iface=tgx%u-%.10s", i,
 			i, app->instance);
 
@@ -138,8 +142,13 @@ static int pair_exception_ports(struct dp_app *app)
 				break;
 			}
 		}
-		if (t->exception < 0)
+		if (t->exception < 0) {
+			TG_LOG(DP, ERR,
+				"exception TAP %s has no media port: a device in "
+				"dataplane.pci_devices or dataplane.vdevs did not come up",
+				t->info.name);
 			return -ENODEV;
+		}
 		rte_eth_dev_default_mac_addr_set(t->port_id, &app->ports[t->exception].info.mac);
 		TG_LOG(DP, INFO, "exception path: %s (%s) carries what %s's relay does not own",
 			t->info.name, t->info.driver, app->ports[t->exception].info.name);
@@ -278,7 +287,14 @@ int dp_app_start(struct dp_app *app, const char *prog, int eal_argc, char **eal_
 	unsigned lcore_id, n = 0;
 	int rc;
 
-	ep.n_vdevs = vdev_list(app, vdev_buf, sizeof(vdev_buf), ep.vdevs);
+	char pci_buf[sizeof(app->cfg.pci_devices)], *save = NULL;
+
+	snprintf(pci_buf, sizeof(pci_buf), "%s", app->cfg.pci_devices);
+	for (char *t = strtok_r(pci_buf, ";", &save); t && ep.n_pci < DPK_MAX_VDEVS;
+		t = strtok_r(NULL, ";", &save))
+		if (*t)
+			ep.pci_allow[ep.n_pci++] = t;
+	ep.n_vdevs = vdev_list(app, vdev_buf, sizeof(vdev_buf), ep.vdevs, ep.n_pci);
 	rc = dpk_env_init(&ep, &info);
 	if (rc < 0)
 		return rc;

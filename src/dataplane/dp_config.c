@@ -56,10 +56,17 @@ static const struct tg_cfg_key dp_keys[] = {
 			"others "
 			"poll packets. Needs at least two entries; '0@0,1@0' shares one CPU."},
 	{"dataplane", "vdevs", TG_CFG_STRING, DC(vdevs), .def = "auto",
-		.help = "DPDK virtual devices to create, separated by ';' (e.g. "
+		.help = "DPDK virtual devices to create, separated by ';', or '' for none (e.g. "
 			"'net_memif0,role=server,socket=/run/tg.sock'). 'auto' makes one net_tap "
 			"port "
 			"whose kernel interface is named tg-<instance>."},
+	{"dataplane", "pci_devices", TG_CFG_STRING, DC(pci_devices), .def = "",
+		.help = "Physical NICs to use, as PCI addresses separated by ';' (e.g. "
+			"'0000:03:00.0;0000:03:00.1'), bound to vfio-pci first (dpdk/nic-bind). "
+			"Empty: no "
+			"PCI device is probed, so the host's own NICs are never touched. With "
+			"NICs, set "
+			"dataplane.vdevs to '' unless virtual ports are wanted beside them."},
 	{"dataplane", "hugepages", TG_CFG_ENUM, DC(hugepages), .def = "auto", .choices = huge_modes,
 		.help = "auto uses hugepages when enough are free and falls back to --no-huge; on "
 			"fails without them; off never uses them."},

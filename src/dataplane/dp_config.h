@@ -16,8 +16,12 @@
 
 struct dp_config {
 	char lcores[64];
-	char vdevs[DP_VDEVS_LEN]; /* ';'-separated DPDK vdev specs, or "auto" */
-	int hugepages;		  /* enum dpk_huge_mode: auto, on, off */
+	char vdevs[DP_VDEVS_LEN];
+	char pci_devices[256];
+		/* ';'-separated PCI addresses of NICs bound to vfio-pci */ /* ';'-separated DPDK
+									       vdev specs, or "auto"
+									     */
+	int hugepages; /* enum dpk_huge_mode: auto, on, off */
 	uint32_t memory_mb;
 	uint32_t mbufs;
 	int idle; /* enum dp_idle_mode: busy, adaptive */

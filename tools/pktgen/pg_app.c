@@ -111,7 +111,6 @@ int pg_app_start(struct pg_app *app, const struct pg_args *a, const char *prog)
 		.prog = prog,
 		.file_prefix = a->file_prefix,
 		.lcores = a->lcores,
-		.pci = false,
 		.huge = (enum dpk_huge_mode)a->huge,
 		.memory_mb = a->memory_mb,
 		.log_level = "warning",
