@@ -31,40 +31,35 @@
 #define RTCP_HDR_MIN 8
 #define OUT_TTL 64
 
+/* Sends what lc buffered for port; what the port refuses is freed and counted. */
+static inline void tx_send(struct dp_lcore *lc, unsigned port)
+{
+	struct dp_txbuf *b = &lc->txb[port];
+	uint16_t sent =
+		rte_eth_tx_burst(lc->app->ports[port].port_id, lc->txq[port], b->pkts, b->n);
+
+	lc->stats->v[TG_DPC_tx_pkts] += sent;
+	if (sent < b->n) {
+		lc->stats->v[TG_DPC_drop_tx_full] += b->n - sent;
+		rte_pktmbuf_free_bulk(b->pkts + sent, b->n - sent);
+	}
+	b->n = 0;
+}
+
 static inline void tx_queue(struct dp_lcore *lc, unsigned port, struct rte_mbuf *m)
 {
 	struct dp_txbuf *b = &lc->txb[port];
 
 	b->pkts[b->n++] = m;
-	if (b->n == DP_TX_BUF) {
-		uint16_t sent = rte_eth_tx_burst(
-			lc->app->ports[port].port_id, lc->txq[port], b->pkts, b->n);
-
-		lc->stats->v[TG_DPC_tx_pkts] += sent;
-		if (sent < b->n) {
-			lc->stats->v[TG_DPC_drop_tx_full] += b->n - sent;
-			rte_pktmbuf_free_bulk(b->pkts + sent, b->n - sent);
-		}
-		b->n = 0;
-	}
+	if (b->n == DP_TX_BUF)
+		tx_send(lc, port);
 }
 
 void dp_tx_flush(struct dp_lcore *lc)
 {
-	for (unsigned p = 0; p < lc->app->n_ports; p++) {
-		struct dp_txbuf *b = &lc->txb[p];
-		uint16_t sent;
-
-		if (!b->n)
-			continue;
-		sent = rte_eth_tx_burst(lc->app->ports[p].port_id, lc->txq[p], b->pkts, b->n);
-		lc->stats->v[TG_DPC_tx_pkts] += sent;
-		if (sent < b->n) {
-			lc->stats->v[TG_DPC_drop_tx_full] += b->n - sent;
-			rte_pktmbuf_free_bulk(b->pkts + sent, b->n - sent);
-		}
-		b->n = 0;
-	}
+	for (unsigned p = 0; p < lc->app->n_ports; p++)
+		if (lc->txb[p].n)
+			tx_send(lc, p);
 }
 
 /* fixed-size loads, no call to memcmp: this runs per packet */
