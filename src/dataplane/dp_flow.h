@@ -17,9 +17,11 @@
 #define TG_DP_FLOW_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
+#include <rte_byteorder.h>
 #include <rte_common.h>
 #include <rte_ether.h>
 #include <rte_hash.h>
@@ -74,13 +76,14 @@ struct dp_ep_remote_report {
 	uint32_t rtt_us; /* from LSR/DLSR, 0 = unknown */
 };
 
-/* Receive side: written by the worker receiving the remote's stream, under rx_seq. */
+/* Receive side: written by the worker receiving the remote's stream, under rx_seq. What every
+ * packet updates comes first (last_ns, then the RTP statistics' counters and window). */
 struct dp_ep_rx {
+	uint64_t last_ns;	/* any packet, RTP or RTCP; 0 = nothing yet */
 	struct dp_rtpstats rtp; /* RFC 3550 loss, jitter, order, duplicates of the remote's RTP */
 	struct dp_ep_remote_report report;
 	uint64_t rtcp_pkts;
 	uint64_t dropped;
-	uint64_t last_ns;    /* any packet, RTP or RTCP; 0 = nothing yet */
 	uint64_t created_ns; /* set at create: the media timeout counts from here */
 };
 
@@ -105,19 +108,56 @@ struct dp_ep_tx {
 
 #define DP_NH_RECHECK_NS (1000ULL * 1000 * 1000)
 
+/*
+ * How the RTP an endpoint receives leaves toward its peer, cached by the worker receiving that
+ * stream (its only writer and reader) so that a packet does not copy both endpoints'
+ * configuration and the peer's learned remote through their sequence counters and rebuild the
+ * same headers every time. Built by the general path after it relayed an RTP packet, from the
+ * snapshots it used; valid while those sequence counters (cfg_seq of both, learn_seq of the
+ * peer) are unchanged and, when the MAC came from the neighbour table or the configured next
+ * hop, until the endpoint's next-hop recheck is due. Anything else (RTCP, latching, a new MAC,
+ * a drop) takes the general path.
+ */
+struct dp_ep_plan {
+	uint32_t cfg_seq;      /* this endpoint's cfg_seq it was built under */
+	uint32_t peer;	       /* the peer it relays to */
+	uint32_t peer_cfg_seq; /* the peer's cfg_seq and learn_seq it was built under */
+	uint32_t peer_learn_seq;
+	uint64_t expires_ns; /* MAC from the neighbour table or next hop: look again then */
+	uint32_t gen;	     /* this endpoint's cfg.gen, flags and clock_rate */
+	uint32_t clock_rate;
+	uint32_t out_ssrc; /* the peer's, for the RTP rewrite */
+	uint32_t out_clock_rate;
+	uint16_t port_id;  /* the peer's port, where the packet leaves */
+	uint16_t ip_sum;   /* IPv4: folded sum of hdr's IP header but length and checksum */
+	uint16_t udp_sum;  /* folded sum of the new addresses and ports (UDP checksum update) */
+	uint8_t ok;	   /* built; 0 in a fresh slot */
+	uint8_t flags;	   /* this endpoint's TG_EPF_* */
+	uint8_t out_flags; /* the peer's TG_EPF_* */
+	uint8_t family;	   /* of the headers that leave */
+	uint8_t hdr_len;   /* Ethernet + IP + UDP */
+	uint8_t pt_in;	   /* the peer's payload-type map */
+	uint8_t pt_out;
+	/* the headers that leave, as built for the first packet: lengths and checksums are
+	 * rewritten for each one */
+	uint8_t hdr[64] __rte_aligned(64);
+	struct tg_addr remote; /* this endpoint's signalled remote (strict source check only) */
+} __rte_cache_aligned;
+
 struct dp_ep {
-	/* What every relayed packet of either direction reads, packed into the first lines: the
-	 * relay stalls on these when a burst spans thousands of calls. */
-	volatile uint32_t cfg_seq; /* main lcore: odd while cfg is being written */
-	uint32_t state;		   /* main lcore: DP_EP_FREE, DP_EP_ACTIVE, DP_EP_DYING */
-	struct dp_ep_cfg cfg;
-	volatile uint32_t learn_seq;
+	/* What a relayed packet reads of both endpoints, packed into the first line: the relay
+	 * stalls on these when a burst spans thousands of calls. */
+	volatile uint32_t cfg_seq;   /* main lcore: odd while cfg is being written */
+	volatile uint32_t learn_seq; /* receiving worker: odd while learned is being written */
 	struct dp_ep_learned learned;
+	volatile uint32_t rx_seq; /* receiving worker: odd while rx is being updated */
 	struct dp_ep_tx tx;
-	/* the receive side, read by the main lcore under rx_seq */
-	volatile uint32_t rx_seq;  /* receiving worker: odd while rx is being updated */
+	uint32_t state;		   /* main lcore: DP_EP_FREE, DP_EP_ACTIVE, DP_EP_DYING */
 	uint32_t timeout_reported; /* main lcore: MEDIA_TIMEOUT sent for this silence */
-	struct dp_ep_rx rx;
+	struct dp_ep_plan plan;	   /* receiving worker */
+	/* receiving worker, under rx_seq; read by the main lcore */
+	struct dp_ep_rx rx __rte_cache_aligned;
+	struct dp_ep_cfg cfg; /* main lcore, under cfg_seq */
 } __rte_cache_aligned;
 
 enum dp_ep_state {
@@ -158,13 +198,35 @@ int dp_ep_find(struct dp_flows *f, uint64_t key, uint32_t *ep_id);
 /* Frees endpoints whose grace period has passed; call from the main lcore's loop. */
 void dp_flows_reclaim(struct dp_flows *f);
 
+/* Built as four 64-bit words in registers: rte_hash reads the key 8 bytes at a time right
+ * after the relay wrote it, and a load spanning narrower stores still in flight is not
+ * forwarded from the store buffer (it waits for them to reach the cache). */
 static inline void dp_flow_key_set(
 	struct dp_flow_key *k, uint8_t family, const void *addr, uint16_t port)
 {
-	memset(k, 0, sizeof(*k));
-	k->family = family;
-	k->port = port;
-	memcpy(k->addr, addr, family == TG_AF_INET ? 4 : 16);
+	uint64_t w[4] = {0, 0, 0, 0};
+
+	RTE_BUILD_BUG_ON(sizeof(*k) != sizeof(w) || offsetof(struct dp_flow_key, port) != 16 ||
+			 offsetof(struct dp_flow_key, family) != 18);
+	if (family == TG_AF_INET) {
+		uint32_t a;
+
+		memcpy(&a, addr, 4);
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+		w[0] = a;
+#else
+		w[0] = (uint64_t)a << 32;
+#endif
+	} else {
+		memcpy(&w[0], addr, 8);
+		memcpy(&w[1], (const uint8_t *)addr + 8, 8);
+	}
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+	w[2] = port | (uint64_t)family << 16;
+#else
+	w[2] = (uint64_t)port << 48 | (uint64_t)family << 40;
+#endif
+	memcpy(k, w, sizeof(w));
 }
 
 /*
@@ -197,8 +259,9 @@ static inline bool dp_seq_read_retry(const volatile uint32_t *seq, uint32_t s1)
 	return (s1 & 1) || __atomic_load_n(seq, __ATOMIC_RELAXED) != s1;
 }
 
-/* A consistent copy of an endpoint's configuration (worker side). */
-static inline void dp_ep_cfg_read(const struct dp_ep *ep, struct dp_ep_cfg *out)
+/* A consistent copy of an endpoint's configuration (worker side); returns the (even) value
+ * of cfg_seq it was taken under. */
+static inline uint32_t dp_ep_cfg_read(const struct dp_ep *ep, struct dp_ep_cfg *out)
 {
 	uint32_t s;
 
@@ -206,9 +269,11 @@ static inline void dp_ep_cfg_read(const struct dp_ep *ep, struct dp_ep_cfg *out)
 		s = dp_seq_read_begin(&ep->cfg_seq);
 		*out = ep->cfg;
 	} while (dp_seq_read_retry(&ep->cfg_seq, s));
+	return s;
 }
 
-static inline void dp_ep_learned_read(const struct dp_ep *ep, struct dp_ep_learned *out)
+/* The same for what the receiving worker learned; returns the learn_seq it was taken under. */
+static inline uint32_t dp_ep_learned_read(const struct dp_ep *ep, struct dp_ep_learned *out)
 {
 	uint32_t s;
 
@@ -216,6 +281,7 @@ static inline void dp_ep_learned_read(const struct dp_ep *ep, struct dp_ep_learn
 		s = dp_seq_read_begin(&ep->learn_seq);
 		*out = ep->learned;
 	} while (dp_seq_read_retry(&ep->learn_seq, s));
+	return s;
 }
 
 static inline void dp_ep_learned_write(struct dp_ep *ep, const struct dp_ep_learned *l)

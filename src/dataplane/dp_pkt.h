@@ -16,6 +16,17 @@
 
 #include "tg_msg.h"
 
+/* Byte order of a variable, both ways. rte_be_to_cpu_16() of a variable is inline asm on x86
+ * (an exchange of byte registers) that the compiler can neither fold nor schedule; these are
+ * builtins it can. */
+#if RTE_BYTE_ORDER == RTE_LITTLE_ENDIAN
+#define dp_be16(x) __builtin_bswap16((uint16_t)(x))
+#define dp_be32(x) __builtin_bswap32((uint32_t)(x))
+#else
+#define dp_be16(x) ((uint16_t)(x))
+#define dp_be32(x) ((uint32_t)(x))
+#endif
+
 enum dp_pkt_class {
 	DP_PKT_UDP = 0,	      /* a well-formed UDP datagram: look it up */
 	DP_PKT_OTHER = 1,     /* ARP, ICMP, TCP, VLAN, multi-segment...: the exception path's */
@@ -46,7 +57,7 @@ static inline enum dp_pkt_class dp_pkt_parse(struct rte_mbuf *m, struct dp_pkt *
 	p->first_frag = 0;
 	if (len < sizeof(*eth) || m->nb_segs != 1)
 		return DP_PKT_OTHER;
-	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) {
+	if (eth->ether_type == dp_be16(RTE_ETHER_TYPE_IPV4)) {
 		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
 		uint32_t ihl;
 
@@ -55,7 +66,7 @@ static inline enum dp_pkt_class dp_pkt_parse(struct rte_mbuf *m, struct dp_pkt *
 		if (ip->next_proto_id != IPPROTO_UDP)
 			return DP_PKT_OTHER;
 		ihl = (ip->version_ihl & 0xf) * 4u;
-		l3_len = rte_be_to_cpu_16(ip->total_length);
+		l3_len = dp_be16(ip->total_length);
 		if (ihl < 20 || l3_len < ihl + sizeof(*udp) || sizeof(*eth) + l3_len > len)
 			return DP_PKT_MALFORMED;
 		p->family = TG_AF_INET;
@@ -65,26 +76,25 @@ static inline enum dp_pkt_class dp_pkt_parse(struct rte_mbuf *m, struct dp_pkt *
 		p->dst = (const uint8_t *)&ip->dst_addr;
 		l3_len -= ihl;
 		if (ip->fragment_offset &
-			rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
+			dp_be16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
 			/* only the first fragment has the UDP header: enough to see its port */
 			udp = (const struct rte_udp_hdr *)(d + p->l4_off);
-			p->first_frag =
-				!(ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_OFFSET_MASK));
+			p->first_frag = !(ip->fragment_offset & dp_be16(RTE_IPV4_HDR_OFFSET_MASK));
 			if (p->first_frag) {
-				p->sport = rte_be_to_cpu_16(udp->src_port);
-				p->dport = rte_be_to_cpu_16(udp->dst_port);
+				p->sport = dp_be16(udp->src_port);
+				p->dport = dp_be16(udp->dst_port);
 			}
 			return DP_PKT_FRAGMENT;
 		}
-	} else if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) {
+	} else if (eth->ether_type == dp_be16(RTE_ETHER_TYPE_IPV6)) {
 		const struct rte_ipv6_hdr *ip = (const struct rte_ipv6_hdr *)(eth + 1);
 
-		if (len < sizeof(*eth) + sizeof(*ip) || (rte_be_to_cpu_32(ip->vtc_flow) >> 28) != 6)
+		if (len < sizeof(*eth) + sizeof(*ip) || (dp_be32(ip->vtc_flow) >> 28) != 6)
 			return DP_PKT_MALFORMED;
 		/* extension headers are rare on media; the kernel handles them */
 		if (ip->proto != IPPROTO_UDP)
 			return DP_PKT_OTHER;
-		l3_len = rte_be_to_cpu_16(ip->payload_len);
+		l3_len = dp_be16(ip->payload_len);
 		if (l3_len < sizeof(*udp) || sizeof(*eth) + sizeof(*ip) + l3_len > len)
 			return DP_PKT_MALFORMED;
 		p->family = TG_AF_INET6;
@@ -96,11 +106,11 @@ static inline enum dp_pkt_class dp_pkt_parse(struct rte_mbuf *m, struct dp_pkt *
 		return DP_PKT_OTHER;
 	}
 	udp = (const struct rte_udp_hdr *)(d + p->l4_off);
-	udp_len = rte_be_to_cpu_16(udp->dgram_len);
+	udp_len = dp_be16(udp->dgram_len);
 	if (udp_len < sizeof(*udp) || udp_len > l3_len)
 		return DP_PKT_MALFORMED;
-	p->sport = rte_be_to_cpu_16(udp->src_port);
-	p->dport = rte_be_to_cpu_16(udp->dst_port);
+	p->sport = dp_be16(udp->src_port);
+	p->dport = dp_be16(udp->dst_port);
 	p->payload_len = (uint16_t)(udp_len - sizeof(*udp));
 	return DP_PKT_UDP;
 }
