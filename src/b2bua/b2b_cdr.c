@@ -63,10 +63,11 @@ static const struct tg_cfg_key cdr_keys[] = {
 		.validate = validate_path,
 		.help = "Call detail records, one JSON object per line; missing directories are "
 			"created. Rotate by renaming the file and asking for a reopen."},
-	{"cdr", "fsync", TG_CFG_ENUM, CDRC(fsync), .def = "always", .choices = fsync_modes,
-		.help = "always: each record is synced to disk before the call's resources are "
-			"freed. batch: records are synced at most every cdr.sync_interval (a crash "
-			"can lose that much)."},
+	{"cdr", "fsync", TG_CFG_ENUM, CDRC(fsync), .def = "batch", .choices = fsync_modes,
+		.help = "batch: each record is written before the call's resources are freed "
+			"and synced at most every cdr.sync_interval (a power loss can lose that "
+			"much; a crash of the process loses nothing). always: synced before the "
+			"call is freed, which stalls the control plane's loop on every call."},
 	{"cdr", "sync_interval", TG_CFG_DURATION, CDRC(sync_interval_ms), .def = "1s", .min = 1,
 		.max = 60000,
 		.help = "With cdr.fsync = batch, the longest a written record waits for its sync."},

@@ -619,9 +619,12 @@ static void test_config(void **state)
 	assert_int_equal(b2b_cdr_config_register(cfg, &cc), 0);
 	assert_int_equal(tg_cfg_apply_defaults(cfg, err, sizeof(err)), 0);
 	assert_string_equal(cc.path, "/var/log/tollgate/cdr.jsonl");
-	assert_int_equal(cc.fsync, B2B_CDR_FSYNC_ALWAYS);
+	/* batch by default: "always" would stall the control plane's loop on every call */
+	assert_int_equal(cc.fsync, B2B_CDR_FSYNC_BATCH);
 	assert_int_equal(cc.sync_interval_ms, 1000);
 	assert_int_equal(cc.backlog_max, 10000);
+	assert_int_equal(tg_cfg_set(cfg, "cdr.fsync", "always", false, err, sizeof(err)), 0);
+	assert_int_equal(cc.fsync, B2B_CDR_FSYNC_ALWAYS);
 	assert_int_equal(tg_cfg_set(cfg, "cdr.fsync", "batch", false, err, sizeof(err)), 0);
 	assert_int_equal(cc.fsync, B2B_CDR_FSYNC_BATCH);
 	assert_int_equal(

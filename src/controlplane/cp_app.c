@@ -113,6 +113,8 @@ static void status_timer(struct cp_loop *l, struct cp_timer *t, void *arg)
 	struct cp_app *app = arg;
 
 	log_status(app);
+	if (app->status)
+		app->status(app->hook_arg);
 	if (app->cfg.status_interval_ms)
 		cp_timer_start(l, t, app->cfg.status_interval_ms * TG_NS_PER_MS);
 }
@@ -146,6 +148,8 @@ static void on_dp_state(struct cp_dp *dp, enum cp_dp_state st, void *arg)
 		app->restarts_seen++;
 		TG_LOG(CP, NOTICE, "dataplane restart #%" PRIu64 ": state re-sent",
 			app->restarts_seen);
+		if (app->dp_restarted)
+			app->dp_restarted(app->hook_arg);
 		send_pings(app);
 		break;
 	case CP_DP_DOWN:
@@ -156,8 +160,25 @@ static void on_dp_state(struct cp_dp *dp, enum cp_dp_state st, void *arg)
 
 static void on_dp_event(struct cp_dp *dp, const struct tg_msg *ev, void *arg)
 {
-	TG_LOG(CP, INFO, "dataplane event %s (generation %08x)", tg_msg_type_name(ev->type),
-		ev->dp_gen);
+	struct cp_app *app = arg;
+
+	if (app->dp_event)
+		app->dp_event(app->hook_arg, ev);
+	else
+		TG_LOG(CP, INFO, "dataplane event %s (generation %08x)", tg_msg_type_name(ev->type),
+			ev->dp_gen);
+}
+
+/* SIP goes to the session layer once it is hooked in, to the stateless server until then */
+static void on_sip(
+	struct cp_sip_transport *t, osip_message_t *msg, const struct cp_sip_peer *from, void *arg)
+{
+	struct cp_app *app = arg;
+
+	if (app->sip_rx)
+		app->sip_rx(t, msg, from, app->hook_arg);
+	else
+		cp_sip_server_rx(t, msg, from, &app->sip_server);
 }
 
 int cp_app_start(struct cp_app *app)
@@ -187,8 +208,7 @@ int cp_app_start(struct cp_app *app)
 	for (int lvl = 0; lvl < END_TRACE_LEVEL; lvl++)
 		osip_trace_disable_level((osip_trace_level_t)lvl);
 	app->sip_server.user_agent = app->cfg.sip_user_agent;
-	app->sip = cp_sip_transport_new(
-		app->loop, app->cfg.sip_listen, cp_sip_server_rx, &app->sip_server);
+	app->sip = cp_sip_transport_new(app->loop, app->cfg.sip_listen, on_sip, app);
 	if (!app->sip)
 		return -errno;
 	app->sip_server.transport = app->sip;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The control-plane process: its loop, the dataplane client, the liveness pinger and the status
- * line. Later the SIP stack and the session coordinator hang off the same loop.
+ * The control-plane process: its loop, the dataplane client, the liveness pinger, the SIP
+ * transport and the status line. The session coordinator (src/b2bua) hangs off the same loop
+ * through the hooks below; the executable wires the two together.
  */
 #ifndef TG_CP_APP_H
 #define TG_CP_APP_H
@@ -42,6 +43,14 @@ struct cp_app {
 	struct cp_ping_stats ping[CP_MAX_LCORES];
 	uint64_t ping_seq;
 	uint64_t restarts_seen;
+	/* The session layer's hooks, set between cp_app_start() and cp_app_run(): SIP requests
+	 * and responses (NULL: cp_sip_server answers them), dataplane events and restarts, and
+	 * a line of its own in the status. */
+	cp_sip_rx_fn sip_rx;
+	void (*dp_event)(void *arg, const struct tg_msg *ev);
+	void (*dp_restarted)(void *arg);
+	void (*status)(void *arg);
+	void *hook_arg;
 };
 
 int cp_app_start(struct cp_app *app);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * What the control plane does with a SIP request that passed the transport's checks, until the
- * transaction layer and the B2BUA take over: OPTIONS is answered 200 (keep-alive and capability
- * probes from peers and load balancers), ACK is absorbed, everything else is answered 501 Not
- * Implemented, and responses (no transaction can own them yet) are counted and dropped.
+ * What the control plane does with a SIP request that passed the transport's checks when no
+ * session layer is hooked in (cp_app.h; tollgate-cp always hooks src/b2bua in): OPTIONS is
+ * answered 200, ACK is absorbed, everything else is answered 501 Not Implemented, and responses
+ * are counted and dropped. Stateless: no transaction exists here.
  */
 #ifndef TG_CP_SIP_SERVER_H
 #define TG_CP_SIP_SERVER_H

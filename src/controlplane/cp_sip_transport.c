@@ -545,3 +545,53 @@ const char *cp_sip_transport_bound(const struct cp_sip_transport *t, unsigned i)
 {
 	return i < t->n_ls ? t->ls[i].bound : NULL;
 }
+
+static const struct listener *listener_for_family(const struct cp_sip_transport *t, int family)
+{
+	for (unsigned i = 0; i < t->n_ls; i++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+
+		if (getsockname(t->ls[i].fd, (struct sockaddr *)&ss, &len) == 0 &&
+			ss.ss_family == family)
+			return &t->ls[i];
+	}
+	return NULL;
+}
+
+int cp_sip_transport_route(struct cp_sip_transport *t, const struct sockaddr *dst, socklen_t len,
+	bool tcp, struct cp_sip_peer *out, char *local, size_t local_len)
+{
+	const struct listener *ls;
+
+	if (tcp)
+		return -EPROTONOSUPPORT;
+	ls = listener_for_family(t, dst->sa_family);
+	if (!ls || len > sizeof(out->addr))
+		return -EAFNOSUPPORT;
+	memset(out, 0, sizeof(*out));
+	memcpy(&out->addr, dst, len);
+	out->len = len;
+	out->fd = ls->fd;
+	out->stream = false;
+	if (local)
+		snprintf(local, local_len, "%s", ls->bound);
+	return 0;
+}
+
+int cp_sip_transport_local(const struct cp_sip_transport *t, const struct cp_sip_peer *p,
+	char *local, size_t local_len)
+{
+	for (unsigned i = 0; i < t->n_ls; i++) {
+		if (t->ls[i].fd == p->fd) {
+			snprintf(local, local_len, "%s", t->ls[i].bound);
+			return 0;
+		}
+	}
+	const struct listener *ls = listener_for_family(t, p->addr.ss_family);
+
+	if (!ls)
+		return -ENOENT;
+	snprintf(local, local_len, "%s", ls->bound);
+	return 0;
+}

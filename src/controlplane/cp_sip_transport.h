@@ -61,4 +61,16 @@ const struct cp_sip_counters *cp_sip_transport_counters(const struct cp_sip_tran
 /* The bound address of listener i ("ADDR:PORT"), for logs and tests; NULL past the last. */
 const char *cp_sip_transport_bound(const struct cp_sip_transport *t, unsigned i);
 
+/*
+ * Where a request we originate toward dst goes out: over UDP, the listener of dst's family
+ * (so the far end sees the address it may answer to). local gets that listener's
+ * "ADDR:PORT" / "[ADDR6]:PORT" for the Via sent-by and the Contact. 0, -EAFNOSUPPORT (no
+ * listener of that family) or -EPROTONOSUPPORT (TCP toward a peer: not yet).
+ */
+int cp_sip_transport_route(struct cp_sip_transport *t, const struct sockaddr *dst, socklen_t len,
+	bool tcp, struct cp_sip_peer *out, char *local, size_t local_len);
+/* Our "ADDR:PORT" on the listener a peer talks to. 0 or -ENOENT. */
+int cp_sip_transport_local(const struct cp_sip_transport *t, const struct cp_sip_peer *p,
+	char *local, size_t local_len);
+
 #endif

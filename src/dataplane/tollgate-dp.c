@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "b2b_cdr.h"
+#include "b2b_config.h"
 #include "cp_config.h"
+#include "cp_route.h"
 #include "dp_app.h"
 #include "tg_cli.h"
 #include "tg_log.h"
@@ -20,7 +23,11 @@ static void on_signal(int sig)
 int main(int argc, char **argv)
 {
 	struct tg_general_config gc;
-	struct cp_config cpc; /* registered so the shared config file validates; not used here */
+	/* registered so the shared config file validates; not used here */
+	static struct cp_config cpc;
+	static struct cp_route_config routec;
+	static struct b2b_config bc;
+	static struct b2b_cdr_config cdrc;
 	struct tg_cli cli = {
 		.prog = "tollgate-dp",
 		.summary = "tollgate's DPDK dataplane: relays, measures and anchors media; creates "
@@ -34,7 +41,9 @@ int main(int argc, char **argv)
 
 	tg_log_set_ident("tollgate-dp");
 	if (!cfg || tg_general_config_register(cfg, &gc) < 0 ||
-		dp_config_register(cfg, &app.cfg) < 0 || cp_config_register(cfg, &cpc) < 0) {
+		dp_config_register(cfg, &app.cfg) < 0 || cp_config_register(cfg, &cpc) < 0 ||
+		cp_route_config_register(cfg, &routec) < 0 || b2b_config_register(cfg, &bc) < 0 ||
+		b2b_cdr_config_register(cfg, &cdrc) < 0) {
 		fprintf(stderr, "tollgate-dp: config tables rejected\n");
 		return 1;
 	}

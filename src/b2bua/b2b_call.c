@@ -1,0 +1,1437 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The session coordinator: calls as two dialogs with anchored media (see b2b_call.h). */
+#include "b2b_call.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <osipparser2/osip_parser.h>
+#include <osipparser2/osip_port.h>
+
+#include "b2b_state.h"
+#include "cp_dialog.h"
+#include "cp_sdp.h"
+#include "cp_sip_txn.h"
+#include "tg_hmap.h"
+#include "tg_log.h"
+#include "tg_time.h"
+
+#define B2B_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO"
+#define T1_NS (500ull * TG_NS_PER_MS)
+#define T2_NS (4000ull * TG_NS_PER_MS)
+#define MAX_CODECS 32
+#define KEY_SHIFT 4 /* ep key = call id << 4 | stream << 1 | leg (B = 1) */
+
+/* ---- calls ------------------------------------------------------------------------------- */
+
+struct b2b_call;
+
+struct b2b_leg {
+	struct cp_dialog dlg;
+	struct tg_hnode node; /* the dialog table: Call-ID|our tag */
+	char *key;
+	struct b2b_call *call;
+	bool is_b;
+	struct cp_txn *invite_tx;    /* A: the IST until its final; B: the ICT until it ends */
+	struct cp_txn *bye_tx;	     /* our BYE in flight */
+	struct cp_txn *reinvite_tx;  /* B: a re-INVITE we relay; A: the one being relayed */
+	struct cp_sdp_origin origin; /* our o= toward this leg */
+	osip_message_t *ok2xx;	     /* A: our 2xx, retransmitted until the ACK */
+	osip_message_t *ack;	     /* B: our ACK to its 2xx, re-sent on a retransmitted 2xx */
+	struct cp_timer rtx;
+	uint64_t rtx_ns;
+	uint64_t rtx_give_up;
+	uint32_t invite_cseq;
+	bool bye_received;
+	bool bye_sent;
+};
+
+struct b2b_media {
+	uint64_t key_a, key_b;
+	struct tg_addr local_a, local_b;
+	struct cp_sdp_stream toward_a; /* from A's offer: its address, direction, rtcp-mux */
+	bool active;
+	bool created_a, created_b;
+	struct tg_msg_ep_stats stats_a, stats_b;
+	bool have_a, have_b;
+};
+
+enum dp_step {
+	STEP_NONE,
+	STEP_SEND_INVITE, /* endpoints created: send the B leg's INVITE */
+	STEP_FINALIZE,	  /* endpoints deleted: write the record, free */
+};
+
+struct b2b_call {
+	struct tg_hnode node; /* calls by id */
+	uint64_t id;
+	struct b2b *co; /* the coordinator */
+	struct b2b_leg a, b;
+	struct b2b_state_machine sm;
+	struct cp_sdp *offer_a; /* A's offer until the answer: the rewrite of the answer needs it */
+	struct cp_route_target target;
+	char ruri_user[128];
+	char from_user[128];
+	char from_display[128];
+	int max_forwards;
+	struct b2b_media media[CP_SDP_MAX_MEDIA];
+	unsigned nmedia;
+	unsigned dp_pending;
+	int dp_error;
+	enum dp_step dp_next;
+	struct cp_timer no_answer;
+	struct cp_timer max_dur;
+	int64_t setup_ms, answer_ms, end_ms;
+	enum b2b_cdr_reason reason;
+	int sip_code;
+	const char *reason_hdr; /* Reason header for the BYEs we send, NULL: none */
+	bool terminating;
+	bool a_final_sent;
+	bool answered;
+	bool finalizing;
+	bool orphan;  /* freed by the coordinator while dataplane replies were due */
+	bool b_final; /* B's INVITE got its final response (nothing left to CANCEL) */
+};
+
+struct b2b {
+	struct b2b_params p;
+	struct cp_txn_layer *txn;
+	struct tg_hmap dialogs;
+	struct tg_hmap calls;
+	uint64_t next_id;
+	unsigned active;
+	unsigned in_memory;
+	struct b2b_counters c;
+	const char *codecs[MAX_CODECS];
+	unsigned ncodecs;
+	char codec_buf[512];
+	struct cp_sdp_out out; /* scratch: one rewrite at a time on this thread */
+	char out_buf[CP_SDP_MAX_BODY];
+	struct cp_sdp scratch_sdp;
+	bool shutting_down;
+};
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *call_id_of(const struct b2b_call *c)
+{
+	return c->a.dlg.call_id ? c->a.dlg.call_id : "-";
+}
+
+static void apply(struct b2b_call *c, enum b2b_event ev)
+{
+	b2b_state_apply(&c->sm, ev, call_id_of(c));
+}
+
+static void observe(void *ctx, const struct b2b_state_machine *sm, enum b2b_state old,
+	enum b2b_state new_state, enum b2b_event ev, const char *callid)
+{
+	TG_LOG_CALL(B2B, DEBUG, callid, "-", "%s -> %s on %s", b2b_state_name(old),
+		b2b_state_name(new_state), b2b_event_name(ev));
+}
+
+static void maybe_finalize(struct b2b_call *c);
+static void end_call(
+	struct b2b_call *c, enum b2b_cdr_reason reason, int code, const struct b2b_leg *hung_up);
+
+/* ---- tables ----------------------------------------------------------------------------- */
+
+static int leg_register(struct b2b *b, struct b2b_leg *l)
+{
+	l->key = cp_dialog_key(&l->dlg);
+	if (!l->key)
+		return -ENOMEM;
+	tg_hmap_insert(&b->dialogs, &l->node, tg_hash_str(TG_HASH_SEED, l->key));
+	return 0;
+}
+
+static struct b2b_leg *leg_find(struct b2b *b, const char *key)
+{
+	uint64_t h = tg_hash_str(TG_HASH_SEED, key);
+
+	for (struct tg_hnode *n = tg_hmap_first(&b->dialogs, h); n; n = tg_hmap_next(n, h)) {
+		struct b2b_leg *l = (struct b2b_leg *)((char *)n - offsetof(struct b2b_leg, node));
+
+		if (!strcmp(l->key, key))
+			return l;
+	}
+	return NULL;
+}
+
+static uint64_t id_hash(uint64_t id)
+{
+	return tg_hash_bytes(TG_HASH_SEED, &id, sizeof(id));
+}
+
+static struct b2b_call *call_find(struct b2b *b, uint64_t id)
+{
+	uint64_t h = id_hash(id);
+
+	for (struct tg_hnode *n = tg_hmap_first(&b->calls, h); n; n = tg_hmap_next(n, h)) {
+		struct b2b_call *c = (struct b2b_call *)n;
+
+		if (c->id == id)
+			return c;
+	}
+	return NULL;
+}
+
+/* Drops a leg's reference to a transaction, and the transaction's to the leg (a transaction can
+ * outlive the call: its end() must not reach freed memory). */
+static void forget(struct cp_txn **slot)
+{
+	if (*slot)
+		cp_txn_set_owner(*slot, NULL);
+	*slot = NULL;
+}
+
+/* ---- sending ---------------------------------------------------------------------------- */
+
+static void respond(struct cp_txn *tx, osip_message_t *m)
+{
+	if (m)
+		cp_txn_respond(tx, m);
+}
+
+/* A response outside any call (no route, limits, OPTIONS...) with optional extra header. */
+static void respond_plain(struct b2b *b, struct cp_txn *tx, int code, const char *reason,
+	const char *hname, const char *hvalue)
+{
+	char tag[17];
+	osip_message_t *m;
+
+	cp_sip_token(tag, 16);
+	m = cp_sip_make_response(cp_txn_msg(tx), code, reason, tag);
+	if (!m)
+		return;
+	if (hname)
+		cp_sip_add_header(m, hname, hvalue);
+	if (b->p.user_agent)
+		cp_sip_add_header(m, "Server", b->p.user_agent);
+	respond(tx, m);
+}
+
+/* The final response on A's INVITE (not 2xx: those go through answer_a). */
+static void final_to_a(
+	struct b2b_call *c, int code, const char *reason, const char *hname, const char *hvalue)
+{
+	osip_message_t *m;
+
+	if (c->a_final_sent || !c->a.invite_tx)
+		return;
+	c->a_final_sent = true;
+	m = cp_dialog_response(&c->a.dlg, cp_txn_msg(c->a.invite_tx), code, reason);
+	if (m && hname)
+		cp_sip_add_header(m, hname, hvalue);
+	respond(c->a.invite_tx, m);
+	/* libosip2 retransmits the final and absorbs the ACK: the call need not wait for that */
+	forget(&c->a.invite_tx);
+}
+
+static int set_sdp(osip_message_t *m, const struct cp_sdp_out *o)
+{
+	return cp_sip_set_body(m, "application/sdp", o->buf, o->len);
+}
+
+/* ---- the dataplane ------------------------------------------------------------------------ */
+
+static void dp_step_done(struct b2b_call *c);
+
+static void on_ep_reply(struct cp_dp *dp, const struct tg_msg *r, int status, void *arg)
+{
+	struct b2b_call *c = arg;
+
+	if (c->orphan) {
+		/* the coordinator is gone (shutdown): only the memory is left to free */
+		if (--c->dp_pending == 0)
+			free(c);
+		return;
+	}
+	if (status < 0 && !c->dp_error)
+		c->dp_error = status;
+	if (r && status == 0) {
+		bool del = r->type == TG_MSG_EP_DELETE || r->type == TG_MSG_EP_STATS;
+		uint64_t key = del ? r->u.ep_stats.key : r->u.ep.key;
+		struct b2b_media *md = &c->media[(key >> 1) & 7];
+		bool leg_b = key & 1;
+
+		if (r->type == TG_MSG_EP_CREATE) {
+			*(leg_b ? &md->local_b : &md->local_a) = r->u.ep.local;
+			*(leg_b ? &md->created_b : &md->created_a) = true;
+		} else if (r->type == TG_MSG_EP_DELETE) {
+			*(leg_b ? &md->stats_b : &md->stats_a) = r->u.ep_stats;
+			*(leg_b ? &md->have_b : &md->have_a) = true;
+		}
+	}
+	if (c->dp_pending && --c->dp_pending == 0)
+		dp_step_done(c);
+}
+
+/* A request whose reply a step waits for (dp_pending); the call outlives it. */
+static void ep_request(struct b2b_call *c, struct tg_msg *m)
+{
+	c->dp_pending++;
+	if (cp_dp_request(c->co->p.dp, 0, m, on_ep_reply, c) < 0) {
+		if (!c->dp_error)
+			c->dp_error = -ENOBUFS;
+		c->dp_pending--;
+	}
+}
+
+static void on_ep_reply_uncounted(struct cp_dp *dp, const struct tg_msg *r, int status, void *arg)
+{
+	(void)dp;
+	(void)r;
+	(void)arg;
+	if (status < 0)
+		TG_LOG(B2B, WARN, "dataplane refused an endpoint update: %s", strerror(-status));
+}
+
+static void ep_send(struct b2b_call *c, uint16_t type, uint64_t key, uint64_t peer,
+	const struct cp_sdp_stream *st, const struct tg_addr *local, bool counted)
+{
+	struct tg_msg m = {.type = type};
+
+	m.u.ep.key = key;
+	m.u.ep.peer_key = peer;
+	m.u.ep.pt_in = m.u.ep.pt_out = 0xff;
+	m.u.ep.dir = TG_DIR_RECV | TG_DIR_SEND;
+	if (local)
+		m.u.ep.local = *local;
+	if (st) {
+		m.u.ep.remote = st->remote;
+		m.u.ep.remote_rtcp_port = st->remote_rtcp.port;
+		m.u.ep.dir = st->dir;
+		m.u.ep.flags = st->flags & TG_EPF_RTCP_MUX;
+		m.u.ep.clock_rate = st->clock_rate;
+	}
+	if (c->co->p.cfg->latch)
+		m.u.ep.flags |= TG_EPF_LATCH;
+	if (counted) {
+		ep_request(c, &m);
+	} else if (cp_dp_request(c->co->p.dp, 0, &m, on_ep_reply_uncounted, NULL) < 0) {
+		TG_LOG_CALL(B2B, WARN, call_id_of(c), "-", "endpoint update not sent");
+	}
+}
+
+static struct tg_addr family_only(int family)
+{
+	struct tg_addr a = {.family = (uint8_t)family};
+
+	return a;
+}
+
+static int tg_family_of(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6 ? TG_AF_INET6 : TG_AF_INET;
+}
+
+/* ---- setup ------------------------------------------------------------------------------ */
+
+static void leg_free_msgs(struct b2b *b, struct b2b_leg *l)
+{
+	cp_timer_stop(b->p.loop, &l->rtx);
+	if (l->ok2xx)
+		osip_message_free(l->ok2xx);
+	if (l->ack)
+		osip_message_free(l->ack);
+	l->ok2xx = l->ack = NULL;
+}
+
+static void call_free(struct b2b_call *c)
+{
+	struct b2b *b = c->co;
+	struct b2b_leg *legs[2] = {&c->a, &c->b};
+
+	for (int i = 0; i < 2; i++) {
+		struct b2b_leg *l = legs[i];
+
+		/* transactions that outlive the call must not point at it */
+		forget(&l->invite_tx);
+		forget(&l->bye_tx);
+		forget(&l->reinvite_tx);
+		if (l->key) {
+			tg_hmap_remove(&b->dialogs, &l->node);
+			free(l->key);
+		}
+		leg_free_msgs(b, l);
+		cp_dialog_fini(&l->dlg);
+	}
+	cp_timer_stop(b->p.loop, &c->no_answer);
+	cp_timer_stop(b->p.loop, &c->max_dur);
+	tg_hmap_remove(&b->calls, &c->node);
+	if (!c->terminating)
+		b->active--;
+	b->in_memory--;
+	free(c->offer_a);
+	c->offer_a = NULL;
+	if (c->dp_pending)
+		c->orphan = true; /* its last replies free it (cp_dp fails them at the latest) */
+	else
+		free(c);
+}
+
+static void write_record(struct b2b_call *c)
+{
+	struct b2b *b = c->co;
+	struct b2b_cdr_record r = {0};
+	const struct b2b_media *md = c->nmedia ? &c->media[0] : NULL;
+
+	b->c.calls_ended++;
+	if (!b->p.cdr)
+		return;
+	r.a.call_id = c->a.dlg.call_id;
+	r.a.from_uri = c->a.dlg.remote_uri;
+	r.a.to_uri = c->a.dlg.local_uri;
+	r.a.remote = (const struct sockaddr *)&c->a.dlg.peer.addr;
+	if (c->b.dlg.call_id) {
+		r.b.call_id = c->b.dlg.call_id;
+		r.b.from_uri = c->b.dlg.local_uri;
+		r.b.to_uri = c->b.dlg.remote_uri;
+		r.b.remote = (const struct sockaddr *)&c->b.dlg.peer.addr;
+	}
+	r.setup_ms = c->setup_ms;
+	r.answer_ms = c->answer_ms;
+	r.end_ms = c->end_ms ? c->end_ms : wall_ms();
+	r.reason = c->reason;
+	r.sip_code = c->sip_code;
+	r.media_a = md && md->have_a ? &md->stats_a : NULL;
+	r.media_b = md && md->have_b ? &md->stats_b : NULL;
+	if (b2b_cdr_write(b->p.cdr, &r) < 0) {
+		b->c.cdr_errors++;
+		TG_LOG_CALL(B2B, ERR, call_id_of(c), "-", "call record refused by the writer");
+	}
+}
+
+static void finalize(struct b2b_call *c)
+{
+	write_record(c);
+	call_free(c);
+}
+
+static void send_b_invite(struct b2b_call *c);
+
+static void dp_step_done(struct b2b_call *c)
+{
+	enum dp_step s = c->dp_next;
+
+	c->dp_next = STEP_NONE;
+	if (s == STEP_SEND_INVITE)
+		send_b_invite(c);
+	else if (s == STEP_FINALIZE)
+		finalize(c);
+}
+
+/* Deletes the endpoints (their statistics go into the record), then finalizes. */
+static void release_media(struct b2b_call *c)
+{
+	if (c->finalizing)
+		return;
+	c->finalizing = true;
+	c->dp_next = STEP_FINALIZE;
+	for (unsigned i = 0; i < c->nmedia; i++) {
+		struct b2b_media *md = &c->media[i];
+
+		if (md->created_a)
+			ep_send(c, TG_MSG_EP_DELETE, md->key_a, 0, NULL, NULL, true);
+		if (md->created_b)
+			ep_send(c, TG_MSG_EP_DELETE, md->key_b, 0, NULL, NULL, true);
+	}
+	if (!c->dp_pending) {
+		c->dp_next = STEP_NONE;
+		finalize(c);
+	}
+}
+
+/* A terminating call goes once nothing it started is still running. */
+static void maybe_finalize(struct b2b_call *c)
+{
+	if (!c->terminating || c->finalizing || c->dp_pending)
+		return;
+	if (c->a.invite_tx || c->b.invite_tx || c->a.bye_tx || c->b.bye_tx || c->a.reinvite_tx ||
+		c->b.reinvite_tx)
+		return;
+	if (c->a.ok2xx && cp_timer_armed(&c->a.rtx))
+		return;
+	if (!c->end_ms)
+		c->end_ms = wall_ms();
+	apply(c, B2B_EV_TERMINATED);
+	release_media(c);
+}
+
+static void send_bye(struct b2b_call *c, struct b2b_leg *l)
+{
+	osip_message_t *m;
+
+	if (l->bye_sent || l->bye_received || !l->dlg.confirmed)
+		return;
+	m = cp_dialog_request(&l->dlg, "BYE");
+	if (!m)
+		return;
+	if (c->reason_hdr)
+		cp_sip_add_header(m, "Reason", c->reason_hdr);
+	l->bye_sent = true;
+	l->bye_tx = cp_txn_request(c->co->txn, m, &l->dlg.peer, l);
+	apply(c, B2B_EV_BYE_SENT);
+}
+
+static void send_cancel_b(struct b2b_call *c)
+{
+	osip_message_t *m;
+
+	if (!c->b.invite_tx)
+		return;
+	m = cp_dialog_cancel(cp_txn_msg(c->b.invite_tx));
+	if (m)
+		cp_txn_request(c->co->txn, m, &c->b.dlg.peer, NULL);
+}
+
+/*
+ * Ends the call for reason: BYE on every confirmed leg that did not hang up itself, CANCEL on
+ * a B leg still ringing, the final response (code) on an A leg never answered. The record
+ * and the release follow once the legs are done (maybe_finalize).
+ */
+static void end_call(
+	struct b2b_call *c, enum b2b_cdr_reason reason, int code, const struct b2b_leg *hung_up)
+{
+	struct b2b *b = c->co;
+
+	if (c->terminating) {
+		maybe_finalize(c);
+		return;
+	}
+	c->terminating = true;
+	b->active--;
+	c->reason = reason;
+	if (!c->answered && code)
+		c->sip_code = code;
+	c->end_ms = wall_ms();
+	cp_timer_stop(b->p.loop, &c->no_answer);
+	cp_timer_stop(b->p.loop, &c->max_dur);
+	free(c->offer_a);
+	c->offer_a = NULL;
+	if (!c->answered) {
+		if (c->b.invite_tx && !c->b_final)
+			send_cancel_b(c);
+		if (code)
+			final_to_a(c, code, NULL, NULL, NULL);
+	}
+	if (&c->a != hung_up)
+		send_bye(c, &c->a);
+	if (&c->b != hung_up)
+		send_bye(c, &c->b);
+	maybe_finalize(c);
+}
+
+static void on_no_answer(struct cp_loop *l, struct cp_timer *t, void *arg)
+{
+	struct b2b_call *c = arg;
+
+	c->co->c.no_answer++;
+	TG_LOG_CALL(B2B, INFO, call_id_of(c), "a", "no answer: cancelled");
+	apply(c, B2B_EV_TIMEOUT);
+	end_call(c, B2B_CDR_NO_ANSWER, 408, NULL);
+}
+
+static void on_max_duration(struct cp_loop *l, struct cp_timer *t, void *arg)
+{
+	struct b2b_call *c = arg;
+
+	c->co->c.max_duration++;
+	c->reason_hdr = "SIP;cause=200;text=\"max call duration\"";
+	TG_LOG_CALL(B2B, INFO, call_id_of(c), "-", "max call duration reached: ending");
+	apply(c, B2B_EV_TERMINATE_REQUESTED);
+	end_call(c, B2B_CDR_MAX_DURATION, 0, NULL);
+}
+
+/* 2xx retransmission on an unreliable A leg until its ACK (RFC 3261 §13.3.1.4) */
+static void on_rtx(struct cp_loop *l, struct cp_timer *t, void *arg)
+{
+	struct b2b_leg *leg = arg;
+	struct b2b_call *c = leg->call;
+
+	if (!leg->ok2xx)
+		return;
+	if (cp_loop_now(l) >= leg->rtx_give_up) {
+		TG_LOG_CALL(B2B, WARN, call_id_of(c), "a", "no ACK for the 2xx: ending the call");
+		osip_message_free(leg->ok2xx);
+		leg->ok2xx = NULL;
+		end_call(c, B2B_CDR_ERROR, 0, NULL);
+		return;
+	}
+	cp_txn_send_stateless(c->co->txn, leg->ok2xx, &leg->dlg.peer);
+	leg->rtx_ns = leg->rtx_ns * 2 > T2_NS ? T2_NS : leg->rtx_ns * 2;
+	cp_timer_start(l, &leg->rtx, leg->rtx_ns);
+}
+
+/* Sends a 2xx on A's INVITE transaction (initial or re-INVITE) and keeps it for retransmission. */
+static void send_2xx_a(struct b2b_call *c, struct cp_txn *tx, osip_message_t *m)
+{
+	struct b2b_leg *a = &c->a;
+	osip_message_t *copy = NULL;
+
+	if (!a->dlg.peer.stream && osip_message_clone(m, &copy) == 0) {
+		if (a->ok2xx)
+			osip_message_free(a->ok2xx);
+		a->ok2xx = copy;
+		a->rtx_ns = T1_NS;
+		a->rtx_give_up = cp_loop_now(c->co->p.loop) + 64 * T1_NS;
+		cp_timer_start(c->co->p.loop, &a->rtx, T1_NS);
+	}
+	respond(tx, m);
+}
+
+/*
+ * A's offer -> endpoints: plan the streams (codec filter, rejections), then create one endpoint
+ * facing A (A's address family) and one facing B (the target's) per active stream.
+ */
+static int plan_media(struct b2b_call *c, char *why, size_t whylen)
+{
+	struct b2b *b = c->co;
+	struct cp_sdp_rewrite rw = {
+		.role = CP_SDP_OFFER,
+		.codecs = b->ncodecs ? b->codecs : NULL,
+		.ncodecs = b->ncodecs,
+	};
+	unsigned active = 0;
+
+	if (cp_sdp_plan(c->offer_a, &rw, &b->out) < 0) {
+		snprintf(why, whylen, "%s", b->out.why);
+		return -EINVAL;
+	}
+	c->nmedia = b->out.nstreams;
+	for (unsigned i = 0; i < c->nmedia; i++) {
+		struct b2b_media *md = &c->media[i];
+
+		md->toward_a = b->out.streams[i];
+		md->key_a = c->id << KEY_SHIFT | (uint64_t)i << 1;
+		md->key_b = md->key_a | 1;
+		md->active = md->toward_a.reject == CP_SDP_REJ_NONE;
+		active += md->active;
+	}
+	if (!active) {
+		snprintf(why, whylen, "no stream the appliance can relay");
+		return -EINVAL;
+	}
+	c->dp_next = STEP_SEND_INVITE;
+	for (unsigned i = 0; i < c->nmedia; i++) {
+		struct b2b_media *md = &c->media[i];
+		struct tg_addr la = family_only(md->toward_a.remote.family);
+		struct tg_addr lb = family_only(tg_family_of(&c->target.addr));
+
+		if (!md->active)
+			continue;
+		ep_send(c, TG_MSG_EP_CREATE, md->key_a, 0, NULL, &la, true);
+		ep_send(c, TG_MSG_EP_CREATE, md->key_b, 0, NULL, &lb, true);
+	}
+	return 0;
+}
+
+static void fill_endpoints(
+	struct b2b_call *c, bool toward_b, struct cp_sdp_endpoint *ep, struct tg_addr *local)
+{
+	bool have = false;
+
+	for (unsigned i = 0; i < c->nmedia; i++) {
+		const struct b2b_media *md = &c->media[i];
+
+		memset(&ep[i], 0, sizeof(ep[i]));
+		if (!md->active)
+			continue;
+		ep[i].rtp = toward_b ? md->local_b : md->local_a;
+		if (!have) {
+			*local = ep[i].rtp;
+			have = true;
+		}
+	}
+}
+
+static void send_b_invite(struct b2b_call *c)
+{
+	struct b2b *b = c->co;
+	struct cp_sdp_endpoint ep[CP_SDP_MAX_MEDIA];
+	struct cp_sdp_rewrite rw = {
+		.role = CP_SDP_OFFER,
+		.ep = ep,
+		.nep = c->nmedia,
+		.codecs = b->ncodecs ? b->codecs : NULL,
+		.ncodecs = b->ncodecs,
+		.session_name = "tollgate",
+	};
+	struct cp_sip_peer peer;
+	char local[72], ruri[320], mf[16];
+	osip_message_t *m;
+	osip_header_t *h = NULL;
+
+	if (c->terminating) {
+		maybe_finalize(c);
+		return;
+	}
+	if (c->dp_error) {
+		b->c.rejected_media++;
+		TG_LOG_CALL(B2B, WARN, call_id_of(c), "a", "media not anchored (%s): 503",
+			strerror(-c->dp_error));
+		end_call(c, B2B_CDR_ERROR, 503, NULL);
+		return;
+	}
+	if (cp_sip_transport_route(b->p.transport, (const struct sockaddr *)&c->target.addr,
+		    c->target.len, c->target.tcp, &peer, local, sizeof(local)) < 0) {
+		TG_LOG_CALL(
+			B2B, WARN, call_id_of(c), "b", "cannot send to %s: 503", c->target.text);
+		end_call(c, B2B_CDR_ERROR, 503, NULL);
+		return;
+	}
+	{
+		char host[64];
+		const char *t = c->target.text, *slash = strrchr(t, '/');
+		size_t n = slash ? (size_t)(slash - t) : strlen(t);
+
+		snprintf(host, sizeof(host), "%.*s", (int)n, t);
+		if (c->ruri_user[0])
+			snprintf(ruri, sizeof(ruri), "sip:%s@%s", c->ruri_user, host);
+		else
+			snprintf(ruri, sizeof(ruri), "sip:%s", host);
+	}
+	if (cp_dialog_init_uac(&c->b.dlg, c->from_user, c->from_display[0] ? c->from_display : NULL,
+		    ruri, &peer, local, b->p.user_agent) < 0 ||
+		leg_register(b, &c->b) < 0) {
+		end_call(c, B2B_CDR_ERROR, 500, NULL);
+		return;
+	}
+	fill_endpoints(c, true, ep, &rw.local);
+	cp_sdp_origin_init(&c->b.origin, c->id, 1);
+	b->out.buf = b->out_buf;
+	b->out.size = sizeof(b->out_buf);
+	if (cp_sdp_rewrite(c->offer_a, &rw, &c->b.origin, &b->out) < 0) {
+		TG_LOG_CALL(B2B, WARN, call_id_of(c), "a", "offer not rewritten: %s", b->out.why);
+		b->c.rejected_sdp++;
+		end_call(c, B2B_CDR_ERROR, 488, NULL);
+		return;
+	}
+	m = cp_dialog_request(&c->b.dlg, "INVITE");
+	if (!m || set_sdp(m, &b->out) < 0) {
+		if (m)
+			osip_message_free(m);
+		end_call(c, B2B_CDR_ERROR, 500, NULL);
+		return;
+	}
+	if (osip_message_get_max_forwards(m, 0, &h) >= 0 && h) {
+		snprintf(mf, sizeof(mf), "%d", c->max_forwards);
+		osip_free(h->hvalue);
+		h->hvalue = osip_strdup(mf);
+	}
+	c->b.invite_cseq = c->b.dlg.local_cseq - 1;
+	/* A's side: where A wants its media, in the direction it offered */
+	for (unsigned i = 0; i < c->nmedia; i++) {
+		if (c->media[i].active)
+			ep_send(c, TG_MSG_EP_UPDATE, c->media[i].key_a, 0, &c->media[i].toward_a,
+				NULL, false);
+	}
+	c->b.invite_tx = cp_txn_request(b->txn, m, &peer, &c->b);
+	if (!c->b.invite_tx) {
+		TG_LOG_CALL(B2B, WARN, call_id_of(c), "b", "INVITE not sent to %s: 503",
+			c->target.text);
+		end_call(c, B2B_CDR_ERROR, 503, NULL);
+		return;
+	}
+	apply(c, B2B_EV_OUTGOING_INVITE_SENT);
+	cp_timer_start(b->p.loop, &c->no_answer, b->p.cfg->no_answer_ms * TG_NS_PER_MS);
+}
+
+static void copy_user(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src ? src : "");
+}
+
+static void new_call(
+	struct b2b *b, struct cp_txn *tx, osip_message_t *req, const struct cp_sip_peer *from)
+{
+	const struct cp_route_target *rt;
+	struct b2b_call *c;
+	osip_header_t *mfh = NULL;
+	osip_body_t *body = NULL;
+	osip_content_type_t *ct;
+	char local[72], why[CP_SDP_WHY_LEN], ra[16];
+	int mf = 70;
+
+	if (b->shutting_down || b->active >= b->p.cfg->max_calls) {
+		b->c.rejected_limit++;
+		snprintf(ra, sizeof(ra), "%u", b->p.cfg->retry_after_s);
+		respond_plain(b, tx, 503, "Service Unavailable",
+			b->p.cfg->retry_after_s ? "Retry-After" : NULL, ra);
+		return;
+	}
+	if (osip_message_get_max_forwards(req, 0, &mfh) >= 0 && mfh && mfh->hvalue)
+		mf = atoi(mfh->hvalue);
+	if (mf <= 0) {
+		respond_plain(b, tx, 483, "Too Many Hops", NULL, NULL);
+		return;
+	}
+	rt = cp_route_lookup(b->p.routes, req->req_uri ? req->req_uri->username : NULL,
+		req->req_uri ? req->req_uri->host : NULL, (const struct sockaddr *)&from->addr);
+	if (!rt) {
+		b->c.rejected_no_route++;
+		TG_LOG_CALL(SIP, INFO, req->call_id->number, "a", "no route for %s@%s: 404",
+			req->req_uri && req->req_uri->username ? req->req_uri->username : "",
+			req->req_uri && req->req_uri->host ? req->req_uri->host : "");
+		respond_plain(b, tx, 404, "Not Found", NULL, NULL);
+		return;
+	}
+	if (!cp_dp_is_up(b->p.dp)) {
+		b->c.rejected_media++;
+		respond_plain(b, tx, 503, "Media Unavailable", NULL, NULL);
+		return;
+	}
+	osip_message_get_body(req, 0, &body);
+	ct = osip_message_get_content_type(req);
+	if (!body || !body->body || !ct || !ct->type || !ct->subtype ||
+		strcasecmp(ct->type, "application") || strcasecmp(ct->subtype, "sdp")) {
+		b->c.rejected_sdp++;
+		respond_plain(b, tx, 488, "Offer Required (late offer not supported)", NULL, NULL);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c)
+		c->offer_a = malloc(sizeof(*c->offer_a));
+	if (!c || !c->offer_a) {
+		if (c)
+			free(c);
+		respond_plain(b, tx, 500, "Server Internal Error", NULL, NULL);
+		return;
+	}
+	if (cp_sdp_parse(c->offer_a, body->body, body->length, why, sizeof(why)) < 0) {
+		b->c.rejected_sdp++;
+		TG_LOG_CALL(SIP, INFO, req->call_id->number, "a", "bad SDP offer: %s", why);
+		free(c->offer_a);
+		free(c);
+		respond_plain(b, tx, 488, "Not Acceptable Here (bad SDP)", NULL, NULL);
+		return;
+	}
+	c->co = b;
+	c->id = ++b->next_id;
+	c->a.call = c;
+	c->b.call = c;
+	c->b.is_b = true;
+	c->target = *rt;
+	c->max_forwards = mf - 1;
+	c->setup_ms = wall_ms();
+	copy_user(c->ruri_user, sizeof(c->ruri_user), req->req_uri->username);
+	copy_user(c->from_user, sizeof(c->from_user),
+		req->from->url ? req->from->url->username : NULL);
+	copy_user(c->from_display, sizeof(c->from_display), req->from->displayname);
+	cp_timer_init(&c->no_answer, on_no_answer, c);
+	cp_timer_init(&c->max_dur, on_max_duration, c);
+	cp_timer_init(&c->a.rtx, on_rtx, &c->a);
+	cp_timer_init(&c->b.rtx, on_rtx, &c->b);
+	b2b_state_init(&c->sm, observe, c);
+	tg_hmap_insert(&b->calls, &c->node, id_hash(c->id));
+	b->active++;
+	b->in_memory++;
+	b->c.calls_offered++;
+	cp_sip_transport_local(b->p.transport, from, local, sizeof(local));
+	if (cp_dialog_init_uas(&c->a.dlg, req, from, local, b->p.user_agent) < 0 ||
+		leg_register(b, &c->a) < 0) {
+		c->terminating = true;
+		b->active--;
+		respond_plain(b, tx, 500, "Server Internal Error", NULL, NULL);
+		call_free(c);
+		return;
+	}
+	c->a.invite_tx = tx;
+	cp_txn_set_owner(tx, &c->a);
+	apply(c, B2B_EV_INCOMING_INVITE);
+	respond(tx, cp_sip_make_response(req, 100, "Trying", NULL));
+	cp_sdp_origin_init(&c->a.origin, c->id, 1);
+	if (plan_media(c, why, sizeof(why)) < 0) {
+		b->c.rejected_sdp++;
+		TG_LOG_CALL(SIP, INFO, call_id_of(c), "a", "offer refused: %s", why);
+		end_call(c, B2B_CDR_REJECTED, 488, NULL);
+		return;
+	}
+	if (!c->dp_pending) {
+		/* every request refused at once (channel backlog full) */
+		c->dp_next = STEP_NONE;
+		send_b_invite(c);
+	}
+}
+
+/* ---- answers from B --------------------------------------------------------------------- */
+
+/*
+ * The SDP answer in resp, from the leg opposite 'to': the answerer's endpoints learn where it
+ * wants media (and are linked to to's when link is set), and b->out holds the answer rewritten
+ * for 'to', against the offer 'to' made (c->offer_a). -ENOENT without SDP, -EINVAL unusable.
+ */
+static int take_answer(
+	struct b2b_call *c, const osip_message_t *resp, struct b2b_leg *to, bool link)
+{
+	struct b2b *b = c->co;
+	struct cp_sdp_endpoint ep[CP_SDP_MAX_MEDIA];
+	struct cp_sdp_rewrite rw = {
+		.role = CP_SDP_ANSWER,
+		.offer = c->offer_a,
+		.ep = ep,
+		.nep = c->nmedia,
+		.session_name = "tollgate",
+	};
+	osip_body_t *body = NULL;
+	char why[CP_SDP_WHY_LEN];
+
+	if (!c->offer_a || osip_message_get_body(resp, 0, &body) < 0 || !body || !body->body)
+		return -ENOENT;
+	if (cp_sdp_parse(&b->scratch_sdp, body->body, body->length, why, sizeof(why)) < 0) {
+		TG_LOG_CALL(
+			SIP, WARN, call_id_of(c), to->is_b ? "a" : "b", "bad SDP answer: %s", why);
+		return -EINVAL;
+	}
+	fill_endpoints(c, to->is_b, ep, &rw.local);
+	b->out.buf = b->out_buf;
+	b->out.size = sizeof(b->out_buf);
+	if (cp_sdp_rewrite(&b->scratch_sdp, &rw, &to->origin, &b->out) < 0) {
+		TG_LOG_CALL(SIP, WARN, call_id_of(c), to->is_b ? "a" : "b", "answer not usable: %s",
+			b->out.why);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < c->nmedia && i < b->out.nstreams; i++) {
+		struct b2b_media *md = &c->media[i];
+		const struct cp_sdp_stream *st = &b->out.streams[i];
+
+		if (!md->active || st->reject != CP_SDP_REJ_NONE)
+			continue;
+		ep_send(c, TG_MSG_EP_UPDATE, to->is_b ? md->key_a : md->key_b, 0, st, NULL, false);
+		if (link)
+			ep_send(c, TG_MSG_EP_LINK, md->key_a, md->key_b, NULL, NULL, false);
+	}
+	return 0;
+}
+
+static void b_invite_response(struct b2b_call *c, osip_message_t *resp)
+{
+	struct b2b *b = c->co;
+	int code = resp->status_code;
+	osip_message_t *m;
+
+	cp_dialog_uac_response(&c->b.dlg, resp);
+	if (code < 101)
+		return;
+	if (code >= 200) {
+		/* libosip2 ACKs a non-2xx and absorbs retransmissions: the call is done with it */
+		c->b_final = true;
+		forget(&c->b.invite_tx);
+	}
+	if (code < 200) {
+		if (c->terminating || c->a_final_sent)
+			return;
+		apply(c, B2B_EV_PROVISIONAL);
+		m = cp_dialog_response(
+			&c->a.dlg, cp_txn_msg(c->a.invite_tx), code, resp->reason_phrase);
+		if (m && take_answer(c, resp, &c->a, true) == 0)
+			set_sdp(m, &b->out);
+		respond(c->a.invite_tx, m);
+		return;
+	}
+	if (code < 300) {
+		/* the B2BUA acknowledges B's 2xx itself: the B leg is a dialog of its own */
+		osip_message_t *ack = cp_dialog_ack(&c->b.dlg, c->b.invite_cseq);
+
+		if (ack) {
+			cp_txn_send_stateless(b->txn, ack, &c->b.dlg.peer);
+			if (c->b.ack)
+				osip_message_free(c->b.ack);
+			c->b.ack = ack;
+		}
+		if (c->terminating || c->a_final_sent) {
+			/* the 2xx crossed our CANCEL or A's departure: release B */
+			apply(c, B2B_EV_ANSWERED);
+			send_bye(c, &c->b);
+			return;
+		}
+		m = cp_dialog_response(
+			&c->a.dlg, cp_txn_msg(c->a.invite_tx), code, resp->reason_phrase);
+		if (!m || take_answer(c, resp, &c->a, true) < 0) {
+			if (m)
+				osip_message_free(m);
+			TG_LOG_CALL(B2B, WARN, call_id_of(c), "b", "2xx without a usable answer");
+			end_call(c, B2B_CDR_ERROR, 502, NULL);
+			return;
+		}
+		set_sdp(m, &b->out);
+		c->answered = true;
+		c->a_final_sent = true;
+		c->sip_code = code;
+		c->answer_ms = wall_ms();
+		c->a.dlg.confirmed = true;
+		free(c->offer_a);
+		c->offer_a = NULL;
+		b->c.calls_answered++;
+		apply(c, B2B_EV_ANSWERED);
+		cp_timer_stop(b->p.loop, &c->no_answer);
+		if (b->p.cfg->max_duration_ms)
+			cp_timer_start(
+				b->p.loop, &c->max_dur, b->p.cfg->max_duration_ms * TG_NS_PER_MS);
+		send_2xx_a(c, c->a.invite_tx, m);
+		return;
+	}
+	/* >= 300: the call failed on B (libosip2 sent the ACK); A hears the same status */
+	if (!c->terminating) {
+		apply(c, B2B_EV_REJECTED);
+		final_to_a(c, code, resp->reason_phrase, NULL, NULL);
+		end_call(c, B2B_CDR_REJECTED, code, NULL);
+		return;
+	}
+	/* the final answer to our CANCEL (487) was what the ending call still waited for */
+	maybe_finalize(c);
+}
+
+/* ---- re-INVITE relay ------------------------------------------------------------------- */
+
+/* A re-INVITE from one leg goes to the other with its SDP rewritten; its answer comes back. */
+static void relay_reinvite(
+	struct b2b_call *c, struct b2b_leg *from, struct cp_txn *tx, osip_message_t *req)
+{
+	struct b2b *b = c->co;
+	struct b2b_leg *to = from->is_b ? &c->a : &c->b;
+	struct cp_sdp_endpoint ep[CP_SDP_MAX_MEDIA];
+	struct cp_sdp_rewrite rw = {
+		.role = CP_SDP_OFFER,
+		.ep = ep,
+		.nep = c->nmedia,
+		.session_name = "tollgate",
+	};
+	osip_body_t *body = NULL;
+	osip_message_t *m;
+	char why[CP_SDP_WHY_LEN];
+
+	if (from->reinvite_tx || to->reinvite_tx || c->terminating) {
+		respond(tx, cp_dialog_response(&from->dlg, req, 491, "Request Pending"));
+		return;
+	}
+	b->c.reinvites++;
+	m = cp_dialog_request(&to->dlg, "INVITE");
+	if (!m) {
+		respond(tx, cp_dialog_response(&from->dlg, req, 500, NULL));
+		return;
+	}
+	if (osip_message_get_body(req, 0, &body) >= 0 && body && body->body) {
+		if (cp_sdp_parse(&b->scratch_sdp, body->body, body->length, why, sizeof(why)) < 0 ||
+			b->scratch_sdp.nmedia != c->nmedia) {
+			osip_message_free(m);
+			respond(tx,
+				cp_dialog_response(&from->dlg, req, 488, "Not Acceptable Here"));
+			return;
+		}
+		fill_endpoints(c, to->is_b, ep, &rw.local);
+		b->out.buf = b->out_buf;
+		b->out.size = sizeof(b->out_buf);
+		if (cp_sdp_rewrite(&b->scratch_sdp, &rw, &to->origin, &b->out) < 0) {
+			osip_message_free(m);
+			respond(tx,
+				cp_dialog_response(&from->dlg, req, 488, "Not Acceptable Here"));
+			return;
+		}
+		/* the offerer's endpoints take its new address and direction now */
+		for (unsigned i = 0; i < c->nmedia && i < b->out.nstreams; i++) {
+			if (c->media[i].active && b->out.streams[i].reject == CP_SDP_REJ_NONE)
+				ep_send(c, TG_MSG_EP_UPDATE,
+					from->is_b ? c->media[i].key_b : c->media[i].key_a, 0,
+					&b->out.streams[i], NULL, false);
+		}
+		set_sdp(m, &b->out);
+		/* the far leg's answer is rewritten against this offer, as the offerer sent it
+		 * (its spans point into its own copy of the text) */
+		free(c->offer_a);
+		c->offer_a = malloc(sizeof(*c->offer_a));
+		if (c->offer_a)
+			memcpy(c->offer_a, &b->scratch_sdp, sizeof(*c->offer_a));
+	}
+	from->reinvite_tx = tx;
+	cp_txn_set_owner(tx, from);
+	to->reinvite_tx = cp_txn_request(b->txn, m, &to->dlg.peer, to);
+	if (!to->reinvite_tx) {
+		forget(&from->reinvite_tx);
+		respond(tx, cp_dialog_response(&from->dlg, req, 500, NULL));
+	}
+}
+
+/* The far leg answered the relayed re-INVITE: ACK it, answer the offerer with the SDP rewritten. */
+static void reinvite_response(struct b2b_call *c, struct b2b_leg *to, osip_message_t *resp)
+{
+	struct b2b *b = c->co;
+	struct b2b_leg *from = to->is_b ? &c->a : &c->b;
+	int code = resp->status_code;
+	struct cp_txn *otx = from->reinvite_tx;
+	osip_message_t *m;
+
+	if (code < 200)
+		return;
+	if (code < 300) {
+		osip_message_t *ack = cp_dialog_ack(&to->dlg, (uint32_t)atoi(resp->cseq->number));
+
+		if (ack) {
+			cp_txn_send_stateless(b->txn, ack, &to->dlg.peer);
+			osip_message_free(ack);
+		}
+	}
+	if (!otx)
+		return;
+	from->reinvite_tx = NULL;
+	cp_txn_set_owner(otx, NULL);
+	m = cp_dialog_response(&from->dlg, cp_txn_msg(otx), code, resp->reason_phrase);
+	if (!m)
+		return;
+	if (code < 300 && take_answer(c, resp, from, false) == 0)
+		set_sdp(m, &b->out);
+	free(c->offer_a);
+	c->offer_a = NULL;
+	if (code < 300 && !from->is_b)
+		send_2xx_a(c, otx, m);
+	else
+		respond(otx, m);
+}
+
+/* ---- the transaction user --------------------------------------------------------------- */
+
+static void in_dialog_request(struct b2b *b, struct cp_txn *tx, osip_message_t *req)
+{
+	char *key = cp_dialog_key_of_request(req);
+	struct b2b_leg *l = key ? leg_find(b, key) : NULL;
+	struct b2b_call *c;
+
+	free(key);
+	if (!l) {
+		b->c.no_dialog++;
+		respond_plain(b, tx, 481, "Call/Transaction Does Not Exist", NULL, NULL);
+		return;
+	}
+	c = l->call;
+	if (cp_dialog_uas_request(&l->dlg, req) < 0) {
+		respond(tx, cp_dialog_response(&l->dlg, req, 500, "CSeq Out of Order"));
+		return;
+	}
+	if (MSG_IS_BYE(req)) {
+		respond(tx, cp_dialog_response(&l->dlg, req, 200, NULL));
+		l->bye_received = true;
+		apply(c, B2B_EV_BYE_RECEIVED);
+		TG_LOG_CALL(B2B, DEBUG, call_id_of(c), l->is_b ? "b" : "a", "BYE");
+		end_call(c, l->is_b ? B2B_CDR_NORMAL_B : B2B_CDR_NORMAL_A, 0, l);
+		return;
+	}
+	if (MSG_IS_INVITE(req)) {
+		relay_reinvite(c, l, tx, req);
+		return;
+	}
+	if (MSG_IS_OPTIONS(req) || MSG_IS_INFO(req)) {
+		respond(tx, cp_dialog_response(&l->dlg, req, 200, NULL));
+		return;
+	}
+	respond(tx, cp_dialog_response(&l->dlg, req, 501, NULL));
+}
+
+static void on_cancel(struct b2b *b, struct cp_txn *tx)
+{
+	struct cp_txn *inv = cp_txn_cancel_target(b->txn, tx);
+	struct b2b_leg *l = inv ? cp_txn_owner(inv) : NULL;
+	struct b2b_call *c;
+
+	if (!inv) {
+		respond_plain(b, tx, 481, "Call/Transaction Does Not Exist", NULL, NULL);
+		return;
+	}
+	respond_plain(b, tx, 200, "OK", NULL, NULL);
+	if (!l || l->is_b)
+		return;
+	c = l->call;
+	if (c->a_final_sent)
+		return;
+	b->c.cancelled++;
+	apply(c, B2B_EV_CANCELLED);
+	end_call(c, B2B_CDR_CANCELLED, 487, NULL);
+}
+
+static void on_request(
+	void *arg, struct cp_txn *tx, osip_message_t *req, const struct cp_sip_peer *from)
+{
+	struct b2b *b = arg;
+	osip_generic_param_t *tag = NULL;
+
+	if (MSG_IS_CANCEL(req)) {
+		on_cancel(b, tx);
+		return;
+	}
+	osip_to_get_tag(req->to, &tag);
+	if (tag && tag->gvalue) {
+		in_dialog_request(b, tx, req);
+		return;
+	}
+	if (MSG_IS_INVITE(req)) {
+		new_call(b, tx, req, from);
+	} else if (MSG_IS_OPTIONS(req)) {
+		b->c.options++;
+		respond_plain(b, tx, 200, "OK", "Allow", B2B_ALLOW);
+	} else if (MSG_IS_BYE(req)) {
+		b->c.no_dialog++;
+		respond_plain(b, tx, 481, "Call/Transaction Does Not Exist", NULL, NULL);
+	} else {
+		respond_plain(b, tx, 405, "Method Not Allowed", "Allow", B2B_ALLOW);
+	}
+}
+
+static void on_ack(void *arg, osip_message_t *ack, const struct cp_sip_peer *from)
+{
+	struct b2b *b = arg;
+	char *key = cp_dialog_key_of_request(ack);
+	struct b2b_leg *l = key ? leg_find(b, key) : NULL;
+
+	free(key);
+	if (l && l->ok2xx) {
+		cp_timer_stop(b->p.loop, &l->rtx);
+		osip_message_free(l->ok2xx);
+		l->ok2xx = NULL;
+		if (l->call->terminating)
+			maybe_finalize(l->call);
+	}
+	osip_message_free(ack);
+}
+
+static void on_response(void *arg, struct cp_txn *tx, osip_message_t *resp)
+{
+	struct b2b_leg *l = cp_txn_owner(tx);
+	struct b2b_call *c;
+
+	if (!l)
+		return;
+	c = l->call;
+	if (tx == l->invite_tx && l->is_b) {
+		b_invite_response(c, resp);
+	} else if (tx == l->reinvite_tx) {
+		if (resp->status_code >= 200)
+			forget(&l->reinvite_tx);
+		reinvite_response(c, l, resp);
+	} else if (tx == l->bye_tx) {
+		/* any final answer ends our BYE's business */
+		if (resp->status_code >= 200)
+			forget(&l->bye_tx);
+		maybe_finalize(c);
+	}
+}
+
+static void on_stray_2xx(void *arg, osip_message_t *resp, const struct cp_sip_peer *from)
+{
+	struct b2b *b = arg;
+	osip_generic_param_t *tag = NULL;
+	char *key = NULL;
+	struct b2b_leg *l = NULL;
+
+	/* our B-leg dialogs are keyed by our tag, which a response carries in From (our Call-IDs
+	 * have no host part) */
+	if (osip_from_get_tag(resp->from, &tag) == 0 && tag && tag->gvalue && resp->call_id &&
+		resp->call_id->number && !resp->call_id->host &&
+		asprintf(&key, "%s|%s", resp->call_id->number, tag->gvalue) >= 0)
+		l = leg_find(b, key);
+	free(key);
+	if (l && l->ack)
+		cp_txn_send_stateless(b->txn, l->ack, &l->dlg.peer);
+	osip_message_free(resp);
+}
+
+static void on_timeout(void *arg, struct cp_txn *tx)
+{
+	struct b2b_leg *l = cp_txn_owner(tx);
+	struct b2b_call *c;
+
+	if (!l)
+		return;
+	c = l->call;
+	if (tx == l->invite_tx && l->is_b) {
+		TG_LOG_CALL(
+			B2B, INFO, call_id_of(c), "b", "no response from %s: 408", c->target.text);
+		forget(&l->invite_tx);
+		if (!c->terminating)
+			apply(c, B2B_EV_REJECTED);
+		end_call(c, B2B_CDR_REJECTED, 408, NULL);
+	} else if (tx == l->reinvite_tx) {
+		/* the far leg never answered the relayed re-INVITE: the offerer hears 408 */
+		struct b2b_leg *from = l->is_b ? &c->a : &c->b;
+		struct cp_txn *otx = from->reinvite_tx;
+
+		forget(&l->reinvite_tx);
+		if (otx) {
+			from->reinvite_tx = NULL;
+			cp_txn_set_owner(otx, NULL);
+			respond(otx, cp_dialog_response(&from->dlg, cp_txn_msg(otx), 408, NULL));
+		}
+	} else if (tx == l->bye_tx) {
+		forget(&l->bye_tx);
+		maybe_finalize(c);
+	}
+}
+
+static void on_end(void *arg, struct cp_txn *tx)
+{
+	struct b2b_leg *l = cp_txn_owner(tx);
+
+	if (!l)
+		return;
+	if (l->invite_tx == tx)
+		forget(&l->invite_tx);
+	if (l->bye_tx == tx)
+		forget(&l->bye_tx);
+	if (l->reinvite_tx == tx)
+		forget(&l->reinvite_tx);
+	maybe_finalize(l->call);
+}
+
+static const struct cp_txn_ops txn_ops = {
+	.request = on_request,
+	.ack = on_ack,
+	.response = on_response,
+	.stray_2xx = on_stray_2xx,
+	.timeout = on_timeout,
+	.end = on_end,
+};
+
+/* ---- the object -------------------------------------------------------------------------- */
+
+static void parse_codecs(struct b2b *b)
+{
+	char *save = NULL;
+
+	snprintf(b->codec_buf, sizeof(b->codec_buf), "%s", b->p.cfg->codecs);
+	for (char *s = strtok_r(b->codec_buf, ", ", &save); s && b->ncodecs < MAX_CODECS;
+		s = strtok_r(NULL, ", ", &save))
+		b->codecs[b->ncodecs++] = s;
+}
+
+struct b2b *b2b_new(const struct b2b_params *p)
+{
+	struct b2b *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->p = *p;
+	if (tg_hmap_init(&b->dialogs, 1024) < 0 || tg_hmap_init(&b->calls, 1024) < 0) {
+		b2b_free(b);
+		return NULL;
+	}
+	b->txn = cp_txn_layer_new(p->loop, p->transport, &txn_ops, b);
+	if (!b->txn) {
+		b2b_free(b);
+		return NULL;
+	}
+	parse_codecs(b);
+	return b;
+}
+
+void b2b_free(struct b2b *b)
+{
+	if (!b)
+		return;
+	b->shutting_down = true;
+	/* records first: the calls still up end as "shutdown" */
+	while (b->calls.count) {
+		for (size_t i = 0; i < b->calls.nbuckets; i++) {
+			struct b2b_call *c = (struct b2b_call *)b->calls.buckets[i];
+
+			if (!c)
+				continue;
+			if (!c->terminating) {
+				c->terminating = true;
+				b->active--;
+				c->reason = B2B_CDR_SHUTDOWN;
+				c->end_ms = wall_ms();
+			}
+			write_record(c);
+			call_free(c);
+			break;
+		}
+	}
+	cp_txn_layer_free(b->txn);
+	tg_hmap_fini(&b->dialogs);
+	tg_hmap_fini(&b->calls);
+	free(b);
+}
+
+void b2b_sip_rx(
+	struct cp_sip_transport *t, osip_message_t *msg, const struct cp_sip_peer *from, void *arg)
+{
+	struct b2b *b = arg;
+
+	cp_txn_layer_rx(t, msg, from, b->txn);
+}
+
+void b2b_dp_event(struct b2b *b, const struct tg_msg *ev)
+{
+	struct b2b_call *c;
+
+	if (ev->type != TG_MSG_MEDIA_TIMEOUT)
+		return;
+	c = call_find(b, ev->u.ep_stats.key >> KEY_SHIFT);
+	if (!c || c->terminating)
+		return;
+	b->c.media_timeouts++;
+	c->reason_hdr = "SIP;cause=200;text=\"media timeout\"";
+	TG_LOG_CALL(B2B, INFO, call_id_of(c), "-", "media timeout: ending the call");
+	apply(c, B2B_EV_TIMEOUT);
+	end_call(c, B2B_CDR_MEDIA_TIMEOUT, 408, NULL);
+}
+
+void b2b_dp_restarted(struct b2b *b)
+{
+	uint64_t *ids = malloc(sizeof(*ids) * (b->calls.count + 1));
+	size_t n = 0, ended = 0;
+
+	if (!ids)
+		return;
+	/* ids first: ending a call may free it and reshape the table */
+	for (size_t i = 0; i < b->calls.nbuckets; i++)
+		for (struct tg_hnode *node = b->calls.buckets[i]; node; node = node->next)
+			ids[n++] = ((struct b2b_call *)node)->id;
+	for (size_t i = 0; i < n; i++) {
+		struct b2b_call *c = call_find(b, ids[i]);
+
+		if (!c || c->terminating)
+			continue;
+		/* the endpoints are gone with the old dataplane: nothing to delete */
+		for (unsigned s = 0; s < c->nmedia; s++)
+			c->media[s].created_a = c->media[s].created_b = false;
+		c->reason_hdr = "SIP;cause=500;text=\"media lost\"";
+		ended++;
+		end_call(c, B2B_CDR_ERROR, 503, NULL);
+	}
+	free(ids);
+	if (ended)
+		TG_LOG(B2B, WARN, "dataplane restarted: %zu calls lost their media and were ended",
+			ended);
+}
+
+const struct b2b_counters *b2b_counters(const struct b2b *b)
+{
+	return &b->c;
+}
+
+unsigned b2b_active_calls(const struct b2b *b)
+{
+	return b->active;
+}
+
+unsigned b2b_calls_in_memory(const struct b2b *b)
+{
+	return b->in_memory;
+}
+
+const struct cp_txn_counters *b2b_txn_counters(const struct b2b *b)
+{
+	return cp_txn_counters(b->txn);
+}

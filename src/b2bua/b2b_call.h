@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The session coordinator: every call is two independent dialogs, the caller's leg (A, where
+ * the appliance is the UAS) and the callee's leg (B, where it is the UAC), each with the
+ * appliance's own Call-ID, tags, Via and Contact, so nothing of one leg reaches the other. The
+ * media of each leg is anchored in the dataplane: one endpoint per leg and stream, created
+ * over the channel before the B leg's INVITE goes out, linked when the answer comes, deleted
+ * (with their statistics) when the call ends. Every call ends in one call record.
+ *
+ * Setup: INVITE on A -> 100 -> limits, route, SDP -> endpoints -> INVITE on B with the offer
+ * rewritten -> 18x relayed (with early media when they carry SDP) -> 2xx: ACK on B, 2xx on A with
+ * the answer rewritten (retransmitted until A's ACK) -> Connected. CANCEL from A, a final
+ * >= 300 from B, no answer, BYE from either side, re-INVITEs and UPDATEs relayed with their SDP
+ * rewritten, max call duration and media timeout (BYE on both legs with a Reason header).
+ */
+#ifndef TG_B2B_CALL_H
+#define TG_B2B_CALL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "b2b_cdr.h"
+#include "cp_dp.h"
+#include "cp_loop.h"
+#include "cp_route.h"
+#include "cp_sip_transport.h"
+#include "b2b_config.h"
+
+struct b2b_params {
+	struct cp_loop *loop;
+	struct cp_sip_transport *transport;
+	struct cp_dp *dp;
+	const struct b2b_config *cfg;
+	const struct cp_route_table *routes;
+	struct b2b_cdr *cdr; /* NULL: no records (tests of the signalling alone) */
+	const char *user_agent;
+};
+
+struct b2b_counters {
+	uint64_t calls_offered;	 /* INVITEs that started a call */
+	uint64_t calls_answered; /* 2xx relayed to A */
+	uint64_t calls_ended;	 /* call records written (or refused by the writer) */
+	uint64_t rejected_limit; /* 503: b2bua.max_calls */
+	uint64_t rejected_no_route;
+	uint64_t rejected_sdp;	 /* 488 */
+	uint64_t rejected_media; /* 503: the dataplane could not anchor the media */
+	uint64_t cancelled;
+	uint64_t no_answer;
+	uint64_t media_timeouts;
+	uint64_t max_duration;
+	uint64_t reinvites;
+	uint64_t no_dialog; /* 481 */
+	uint64_t options;
+	uint64_t cdr_errors;
+};
+
+struct b2b;
+
+struct b2b *b2b_new(const struct b2b_params *p);
+/* Ends what is left (records with reason "shutdown") and frees everything. */
+void b2b_free(struct b2b *b);
+
+/* The transport's receive callback (arg = the struct b2b). */
+void b2b_sip_rx(
+	struct cp_sip_transport *t, osip_message_t *msg, const struct cp_sip_peer *from, void *arg);
+/* Unsolicited dataplane events (MEDIA_TIMEOUT). */
+void b2b_dp_event(struct b2b *b, const struct tg_msg *ev);
+/* The dataplane restarted: the endpoints of every call are gone; the calls are ended. */
+void b2b_dp_restarted(struct b2b *b);
+
+const struct b2b_counters *b2b_counters(const struct b2b *b);
+/* Calls not yet terminating (what b2bua.max_calls limits) and all calls held in memory. */
+unsigned b2b_active_calls(const struct b2b *b);
+unsigned b2b_calls_in_memory(const struct b2b *b);
+/* The transaction layer's counters, for status lines. */
+const struct cp_txn_counters *b2b_txn_counters(const struct b2b *b);
+
+#endif

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* Each [b2bua] config key, declared once. */
+#include "b2b_config.h"
+
+#define B2B_CFG(member) TG_CFG_AT(struct b2b_config, member)
+
+static const struct tg_cfg_key b2b_keys[] = {
+	{"b2bua", "max_calls", TG_CFG_UINT, B2B_CFG(max_calls), .def = "100000", .min = 1,
+		.max = 10000000, .flags = TG_CFG_LIVE,
+		.help = "Calls in progress at most; a new INVITE beyond it is answered 503 with "
+			"Retry-After."},
+	{"b2bua", "retry_after", TG_CFG_UINT, B2B_CFG(retry_after_s), .def = "5", .min = 0,
+		.max = 3600, .flags = TG_CFG_LIVE,
+		.help = "Seconds in the Retry-After of a 503 sent at max_calls (0: no header)."},
+	{"b2bua", "max_duration", TG_CFG_DURATION, B2B_CFG(max_duration_ms), .def = "4h", .min = 0,
+		.max = 604800000,
+		.help = "A connected call is ended (BYE on both legs with a Reason header) after "
+			"this long; 0: never."},
+	{"b2bua", "no_answer_timeout", TG_CFG_DURATION, B2B_CFG(no_answer_ms), .def = "60s",
+		.min = 1000, .max = 3600000,
+		.help = "A call not answered by then is cancelled on the callee's leg and "
+			"answered 408 to the caller."},
+	{"b2bua", "codecs", TG_CFG_STRING, B2B_CFG(codecs), .def = "",
+		.help = "Encoding names offered to the callee, comma-separated (\"PCMU,PCMA\"); "
+			"empty: every codec the caller offered. telephone-event is always kept."},
+	{"b2bua", "latch", TG_CFG_BOOL, B2B_CFG(latch), .def = "true",
+		.help = "Symmetric RTP: each leg's media address is learned from its first packet "
+			"and only that source is accepted afterwards."},
+};
+
+int b2b_config_register(struct tg_cfg *cfg, struct b2b_config *bc)
+{
+	return tg_cfg_register(cfg, b2b_keys, sizeof(b2b_keys) / sizeof(b2b_keys[0]), bc);
+}

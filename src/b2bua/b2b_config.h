@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The session coordinator's config keys ([b2bua]); plain C so both daemons register them. */
+#ifndef TG_B2B_CONFIG_H
+#define TG_B2B_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "tg_config.h"
+
+struct b2b_config {
+	uint32_t max_calls;
+	uint32_t retry_after_s;
+	uint64_t max_duration_ms;
+	uint64_t no_answer_ms;
+	char codecs[512];
+	bool latch;
+};
+
+int b2b_config_register(struct tg_cfg *cfg, struct b2b_config *bc);
+
+#endif

@@ -1,0 +1,712 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* libosip2's transaction state machines on the control plane's loop (see cp_sip_txn.h). */
+#include "cp_sip_txn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <osip2/osip.h>
+#include <osipparser2/osip_port.h>
+
+#include "tg_hmap.h"
+#include "tg_log.h"
+#include "tg_time.h"
+
+/* What the state machine told the TU during one event, delivered once it has returned. */
+enum pending {
+	PEND_NONE,
+	PEND_REQUEST,
+	PEND_RESPONSE,
+	PEND_TIMEOUT,
+};
+
+struct cp_txn {
+	struct tg_hnode node; /* first: the hash chain points here */
+	struct cp_txn_layer *layer;
+	osip_transaction_t *tr;
+	char *key;
+	struct cp_sip_peer peer; /* server: where the request came from; client: the next hop */
+	struct cp_timer timer;
+	void *owner;
+	enum pending pend;
+	osip_message_t *pend_msg;
+	int final_status;
+	unsigned busy; /* running an event: freeing waits until it returns */
+	bool dead;     /* libosip2 killed it */
+	bool ended;    /* end() delivered */
+};
+
+struct cp_txn_layer {
+	struct cp_loop *loop;
+	struct cp_sip_transport *transport;
+	struct cp_txn_ops ops;
+	void *arg;
+	osip_t *osip;
+	struct tg_hmap txns;
+	struct cp_txn_counters c;
+};
+
+/* ---- keys ---------------------------------------------------------------------------------- */
+
+static const char *branch_of(const osip_message_t *m)
+{
+	osip_via_t *via = osip_list_get(&m->vias, 0);
+	osip_generic_param_t *b = NULL;
+
+	if (!via || osip_via_param_get_byname(via, "branch", &b) != 0 || !b || !b->gvalue)
+		return NULL;
+	return b->gvalue;
+}
+
+/*
+ * §17.2.3: a request matches a server transaction by branch, sent-by and method (ACK matches
+ * the INVITE). §17.1.3: a response matches a client transaction by branch and CSeq method. A
+ * request without a branch (RFC 2543 peers) is keyed by Call-ID, CSeq number and From tag.
+ */
+static char *make_key(const osip_message_t *m, bool server)
+{
+	const char *method = m->cseq && m->cseq->method ? m->cseq->method : "";
+	const char *branch = branch_of(m);
+	char *key;
+	int n;
+
+	if (server && !strcmp(method, "ACK"))
+		method = "INVITE";
+	if (!server) {
+		n = asprintf(&key, "C|%s|%s", method, branch ? branch : "");
+	} else if (branch && !strncmp(branch, "z9hG4bK", 7)) {
+		osip_via_t *via = osip_list_get(&m->vias, 0);
+
+		n = asprintf(&key, "S|%s|%s|%s:%s", method, branch, via->host ? via->host : "",
+			via->port ? via->port : "5060");
+	} else {
+		osip_generic_param_t *tag = NULL;
+
+		if (m->from)
+			osip_from_get_tag(m->from, &tag);
+		n = asprintf(&key, "O|%s|%s|%s|%s", method,
+			m->call_id && m->call_id->number ? m->call_id->number : "",
+			m->cseq && m->cseq->number ? m->cseq->number : "",
+			tag && tag->gvalue ? tag->gvalue : "");
+	}
+	return n < 0 ? NULL : key;
+}
+
+static struct cp_txn *find(struct cp_txn_layer *x, const char *key)
+{
+	uint64_t h = tg_hash_str(TG_HASH_SEED, key);
+
+	for (struct tg_hnode *n = tg_hmap_first(&x->txns, h); n; n = tg_hmap_next(n, h)) {
+		struct cp_txn *tx = (struct cp_txn *)n;
+
+		if (!tx->dead && !strcmp(tx->key, key))
+			return tx;
+	}
+	return NULL;
+}
+
+/* ---- timers: libosip2 keeps the deadlines, the loop wakes each transaction for its own ----- */
+
+/* A timer libosip2 armed: a start time that is not -1 */
+static bool armed(const struct timeval *tv)
+{
+	return tv->tv_sec != -1;
+}
+
+/* The earliest deadline among the timers that can fire in the transaction's state. */
+static bool next_deadline(const osip_transaction_t *tr, struct timeval *out)
+{
+	const struct timeval *c[3];
+	unsigned n = 0;
+
+	switch (tr->ctx_type) {
+	case ICT:
+		if (tr->state == ICT_CALLING) {
+			c[n++] = &tr->ict_context->timer_a_start;
+			c[n++] = &tr->ict_context->timer_b_start;
+		} else if (tr->state == ICT_COMPLETED) {
+			c[n++] = &tr->ict_context->timer_d_start;
+		}
+		break;
+	case IST:
+		if (tr->state == IST_COMPLETED) {
+			c[n++] = &tr->ist_context->timer_g_start;
+			c[n++] = &tr->ist_context->timer_h_start;
+		} else if (tr->state == IST_CONFIRMED) {
+			c[n++] = &tr->ist_context->timer_i_start;
+		}
+		break;
+	case NICT:
+		if (tr->state == NICT_TRYING || tr->state == NICT_PROCEEDING) {
+			c[n++] = &tr->nict_context->timer_e_start;
+			c[n++] = &tr->nict_context->timer_f_start;
+		} else if (tr->state == NICT_COMPLETED) {
+			c[n++] = &tr->nict_context->timer_k_start;
+		}
+		break;
+	case NIST:
+		if (tr->state == NIST_COMPLETED)
+			c[n++] = &tr->nist_context->timer_j_start;
+		break;
+	}
+	bool any = false;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (!armed(c[i]))
+			continue;
+		if (!any || osip_timercmp(c[i], out, <))
+			*out = *c[i];
+		any = true;
+	}
+	return any;
+}
+
+/* The first timer due now, as the event libosip2 expects, or UNKNOWN_EVT. */
+static type_t due_event(const osip_transaction_t *tr, const struct timeval *now)
+{
+#define DUE(st, tv, ev)                                                                            \
+	do {                                                                                       \
+		if (tr->state == (st) && armed(tv) && !osip_timercmp(now, tv, <))                  \
+			return ev;                                                                 \
+	} while (0)
+	switch (tr->ctx_type) {
+	case ICT:
+		DUE(ICT_CALLING, &tr->ict_context->timer_b_start, TIMEOUT_B);
+		DUE(ICT_CALLING, &tr->ict_context->timer_a_start, TIMEOUT_A);
+		DUE(ICT_COMPLETED, &tr->ict_context->timer_d_start, TIMEOUT_D);
+		break;
+	case IST:
+		DUE(IST_COMPLETED, &tr->ist_context->timer_h_start, TIMEOUT_H);
+		DUE(IST_COMPLETED, &tr->ist_context->timer_g_start, TIMEOUT_G);
+		DUE(IST_CONFIRMED, &tr->ist_context->timer_i_start, TIMEOUT_I);
+		break;
+	case NICT:
+		DUE(NICT_TRYING, &tr->nict_context->timer_f_start, TIMEOUT_F);
+		DUE(NICT_PROCEEDING, &tr->nict_context->timer_f_start, TIMEOUT_F);
+		DUE(NICT_TRYING, &tr->nict_context->timer_e_start, TIMEOUT_E);
+		DUE(NICT_PROCEEDING, &tr->nict_context->timer_e_start, TIMEOUT_E);
+		DUE(NICT_COMPLETED, &tr->nict_context->timer_k_start, TIMEOUT_K);
+		break;
+	case NIST:
+		DUE(NIST_COMPLETED, &tr->nist_context->timer_j_start, TIMEOUT_J);
+		break;
+	}
+#undef DUE
+	return UNKNOWN_EVT;
+}
+
+static void rearm(struct cp_txn *tx)
+{
+	struct timeval dl = {0}, now;
+	int64_t us;
+
+	if (tx->dead || !next_deadline(tx->tr, &dl)) {
+		cp_timer_stop(tx->layer->loop, &tx->timer);
+		return;
+	}
+	osip_gettimeofday(&now, NULL);
+	us = (int64_t)(dl.tv_sec - now.tv_sec) * 1000000 + (dl.tv_usec - now.tv_usec);
+	cp_timer_start(tx->layer->loop, &tx->timer, us > 0 ? (uint64_t)us * 1000 + 1000 : 0);
+}
+
+/* ---- running events -------------------------------------------------------------------- */
+
+static void txn_free(struct cp_txn *tx)
+{
+	struct cp_txn_layer *x = tx->layer;
+
+	cp_timer_stop(x->loop, &tx->timer);
+	tg_hmap_remove(&x->txns, &tx->node);
+	osip_transaction_free(tx->tr);
+	free(tx->key);
+	free(tx);
+	x->c.freed++;
+}
+
+/* Hands the TU what the state machine produced, then frees a dead transaction nobody runs. */
+static void settle(struct cp_txn *tx)
+{
+	struct cp_txn_layer *x = tx->layer;
+	enum pending p = tx->pend;
+	osip_message_t *m = tx->pend_msg;
+
+	tx->pend = PEND_NONE;
+	tx->pend_msg = NULL;
+	tx->busy++;
+	switch (p) {
+	case PEND_REQUEST:
+		x->ops.request(x->arg, tx, m, &tx->peer);
+		break;
+	case PEND_RESPONSE:
+		x->ops.response(x->arg, tx, m);
+		break;
+	case PEND_TIMEOUT:
+		x->c.timeouts++;
+		x->ops.timeout(x->arg, tx);
+		break;
+	case PEND_NONE:
+		break;
+	}
+	tx->busy--;
+	if (tx->dead && !tx->ended && !tx->busy) {
+		tx->ended = true;
+		x->ops.end(x->arg, tx);
+	}
+	if (tx->dead && tx->ended && !tx->busy)
+		txn_free(tx);
+	else
+		rearm(tx);
+}
+
+static void run(struct cp_txn *tx, osip_event_t *evt)
+{
+	tx->busy++;
+	evt->transactionid = tx->tr->transactionid;
+	osip_transaction_execute(tx->tr, evt);
+	tx->busy--;
+	settle(tx);
+}
+
+static osip_event_t *new_event(type_t type, osip_message_t *sip)
+{
+	osip_event_t *e = osip_malloc(sizeof(*e));
+
+	if (e) {
+		e->type = type;
+		e->transactionid = 0;
+		e->sip = sip;
+	}
+	return e;
+}
+
+static void on_timer(struct cp_loop *l, struct cp_timer *t, void *arg)
+{
+	struct cp_txn *tx = arg;
+
+	/* several timers may be due at once: run them one by one (each may change the state) */
+	for (int i = 0; i < 4 && !tx->dead; i++) {
+		struct timeval now;
+		type_t ev;
+		osip_event_t *e;
+
+		osip_gettimeofday(&now, NULL);
+		ev = due_event(tx->tr, &now);
+		if (ev == UNKNOWN_EVT)
+			break;
+		e = new_event(ev, NULL);
+		if (!e)
+			break;
+		tx->busy++;
+		e->transactionid = tx->tr->transactionid;
+		osip_transaction_execute(tx->tr, e);
+		tx->busy--;
+		if (tx->pend != PEND_NONE || tx->dead)
+			break;
+	}
+	settle(tx);
+}
+
+/* ---- libosip2's callbacks (inside its state machine: record, never act) ------------------ */
+
+static struct cp_txn *txn_of(osip_transaction_t *tr)
+{
+	return osip_transaction_get_your_instance(tr);
+}
+
+static void on_message(int type, osip_transaction_t *tr, osip_message_t *m)
+{
+	struct cp_txn *tx = txn_of(tr);
+
+	if (!tx)
+		return;
+	switch (type) {
+	case OSIP_IST_INVITE_RECEIVED:
+	case OSIP_NIST_REGISTER_RECEIVED:
+	case OSIP_NIST_BYE_RECEIVED:
+	case OSIP_NIST_OPTIONS_RECEIVED:
+	case OSIP_NIST_INFO_RECEIVED:
+	case OSIP_NIST_CANCEL_RECEIVED:
+	case OSIP_NIST_NOTIFY_RECEIVED:
+	case OSIP_NIST_SUBSCRIBE_RECEIVED:
+	case OSIP_NIST_UNKNOWN_REQUEST_RECEIVED:
+		tx->pend = PEND_REQUEST;
+		tx->pend_msg = m;
+		break;
+	case OSIP_ICT_STATUS_1XX_RECEIVED:
+	case OSIP_NICT_STATUS_1XX_RECEIVED:
+		tx->pend = PEND_RESPONSE;
+		tx->pend_msg = m;
+		break;
+	case OSIP_ICT_STATUS_2XX_RECEIVED:
+	case OSIP_ICT_STATUS_3XX_RECEIVED:
+	case OSIP_ICT_STATUS_4XX_RECEIVED:
+	case OSIP_ICT_STATUS_5XX_RECEIVED:
+	case OSIP_ICT_STATUS_6XX_RECEIVED:
+	case OSIP_NICT_STATUS_2XX_RECEIVED:
+	case OSIP_NICT_STATUS_3XX_RECEIVED:
+	case OSIP_NICT_STATUS_4XX_RECEIVED:
+	case OSIP_NICT_STATUS_5XX_RECEIVED:
+	case OSIP_NICT_STATUS_6XX_RECEIVED:
+		tx->final_status = m ? m->status_code : 0;
+		tx->pend = PEND_RESPONSE;
+		tx->pend_msg = m;
+		break;
+	case OSIP_ICT_STATUS_TIMEOUT:
+	case OSIP_NICT_STATUS_TIMEOUT:
+		tx->pend = PEND_TIMEOUT;
+		break;
+	case OSIP_IST_INVITE_RECEIVED_AGAIN:
+	case OSIP_IST_ACK_RECEIVED_AGAIN:
+	case OSIP_NIST_REQUEST_RECEIVED_AGAIN:
+	case OSIP_ICT_STATUS_2XX_RECEIVED_AGAIN:
+	case OSIP_ICT_STATUS_3456XX_RECEIVED_AGAIN:
+	case OSIP_NICT_STATUS_2XX_RECEIVED_AGAIN:
+	case OSIP_NICT_STATUS_3456XX_RECEIVED_AGAIN:
+		tx->layer->c.retransmissions_absorbed++;
+		break;
+	case OSIP_IST_STATUS_2XX_SENT:
+	case OSIP_IST_STATUS_3XX_SENT:
+	case OSIP_IST_STATUS_4XX_SENT:
+	case OSIP_IST_STATUS_5XX_SENT:
+	case OSIP_IST_STATUS_6XX_SENT:
+	case OSIP_NIST_STATUS_2XX_SENT:
+	case OSIP_NIST_STATUS_3XX_SENT:
+	case OSIP_NIST_STATUS_4XX_SENT:
+	case OSIP_NIST_STATUS_5XX_SENT:
+	case OSIP_NIST_STATUS_6XX_SENT:
+		tx->final_status = m ? m->status_code : 0;
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_kill(int type, osip_transaction_t *tr)
+{
+	struct cp_txn *tx = txn_of(tr);
+
+	if (tx)
+		tx->dead = true;
+}
+
+static void on_transport_error(int type, osip_transaction_t *tr, int error)
+{
+	struct cp_txn *tx = txn_of(tr);
+
+	if (!tx)
+		return;
+	tx->layer->c.send_errors++;
+	/* a client transaction that cannot send fails like one nobody answered */
+	if ((type == OSIP_ICT_TRANSPORT_ERROR || type == OSIP_NICT_TRANSPORT_ERROR) &&
+		tx->pend == PEND_NONE)
+		tx->pend = PEND_TIMEOUT;
+}
+
+static int send_msg(struct cp_txn_layer *x, const osip_message_t *m, const struct cp_sip_peer *to)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (osip_message_to_str((osip_message_t *)m, &buf, &len) != 0 || !buf)
+		return -ENOMEM;
+	rc = cp_sip_send(x->transport, buf, len, to);
+	osip_free(buf);
+	if (rc < 0)
+		x->c.send_errors++;
+	return rc;
+}
+
+static int on_send(osip_transaction_t *tr, osip_message_t *m, char *host, int port, int sock)
+{
+	struct cp_txn *tx = txn_of(tr);
+
+	if (!tx)
+		return -1;
+	return send_msg(tx->layer, m, &tx->peer) < 0 ? -1 : 0;
+}
+
+/* ---- the layer ---------------------------------------------------------------------------- */
+
+struct cp_txn_layer *cp_txn_layer_new(
+	struct cp_loop *l, struct cp_sip_transport *t, const struct cp_txn_ops *ops, void *arg)
+{
+	struct cp_txn_layer *x = calloc(1, sizeof(*x));
+
+	if (!x || tg_hmap_init(&x->txns, 1024) < 0 || osip_init(&x->osip) != 0) {
+		if (x)
+			tg_hmap_fini(&x->txns);
+		free(x);
+		errno = ENOMEM;
+		return NULL;
+	}
+	x->loop = l;
+	x->transport = t;
+	x->ops = *ops;
+	x->arg = arg;
+	osip_set_application_context(x->osip, x);
+	osip_set_cb_send_message(x->osip, on_send);
+	for (int i = 0; i < OSIP_MESSAGE_CALLBACK_COUNT; i++)
+		osip_set_message_callback(x->osip, i, on_message);
+	for (int i = 0; i < OSIP_KILL_CALLBACK_COUNT; i++)
+		osip_set_kill_transaction_callback(x->osip, i, on_kill);
+	for (int i = 0; i < OSIP_TRANSPORT_ERROR_CALLBACK_COUNT; i++)
+		osip_set_transport_error_callback(x->osip, i, on_transport_error);
+	return x;
+}
+
+void cp_txn_layer_free(struct cp_txn_layer *x)
+{
+	if (!x)
+		return;
+	for (size_t b = 0; b < x->txns.nbuckets; b++) {
+		while (x->txns.buckets[b])
+			txn_free((struct cp_txn *)x->txns.buckets[b]);
+	}
+	tg_hmap_fini(&x->txns);
+	osip_release(x->osip);
+	free(x);
+}
+
+static struct cp_txn *txn_new(struct cp_txn_layer *x, osip_fsm_type_t type, osip_message_t *m,
+	const struct cp_sip_peer *peer, char *key)
+{
+	struct cp_txn *tx = calloc(1, sizeof(*tx));
+
+	if (!tx || osip_transaction_init(&tx->tr, type, x->osip, m) != 0) {
+		free(tx);
+		free(key);
+		return NULL;
+	}
+	/* detached from libosip2's lists (linear walks): our table and timers run it */
+	osip_remove_transaction(x->osip, tx->tr);
+	osip_transaction_set_your_instance(tx->tr, tx);
+	tx->layer = x;
+	tx->key = key;
+	tx->peer = *peer;
+	cp_timer_init(&tx->timer, on_timer, tx);
+	tg_hmap_insert(&x->txns, &tx->node, tg_hash_str(TG_HASH_SEED, key));
+	return tx;
+}
+
+static void rx_request(struct cp_txn_layer *x, osip_message_t *m, const struct cp_sip_peer *from)
+{
+	char *key = make_key(m, true);
+	struct cp_txn *tx;
+	type_t type;
+
+	if (!key) {
+		osip_message_free(m);
+		return;
+	}
+	tx = find(x, key);
+	type = MSG_IS_INVITE(m) ? RCV_REQINVITE : MSG_IS_ACK(m) ? RCV_REQACK : RCV_REQUEST;
+	if (!tx && type == RCV_REQACK) {
+		/* the ACK for a 2xx is a transaction of its own: the dialog's business */
+		free(key);
+		x->c.stray_acks++;
+		x->ops.ack(x->arg, m, from);
+		return;
+	}
+	if (tx) {
+		free(key);
+		/* TCP: answers go back on the connection the request last came on */
+		if (from->stream)
+			tx->peer = *from;
+	} else {
+		tx = txn_new(x, type == RCV_REQINVITE ? IST : NIST, m, from, key);
+		if (!tx) {
+			osip_message_free(m);
+			return;
+		}
+		x->c.server_created++;
+	}
+	osip_event_t *e = new_event(type, m);
+
+	if (!e) {
+		osip_message_free(m);
+		return;
+	}
+	run(tx, e);
+}
+
+static void rx_response(struct cp_txn_layer *x, osip_message_t *m, const struct cp_sip_peer *from)
+{
+	char *key = make_key(m, false);
+	struct cp_txn *tx = key ? find(x, key) : NULL;
+	osip_event_t *e;
+
+	free(key);
+	if (!tx) {
+		if (MSG_IS_RESPONSE_FOR(m, "INVITE") && m->status_code >= 200 &&
+			m->status_code < 300) {
+			x->ops.stray_2xx(x->arg, m, from);
+			return;
+		}
+		x->c.stray_responses++;
+		osip_message_free(m);
+		return;
+	}
+	e = new_event(m->status_code < 200   ? RCV_STATUS_1XX
+		      : m->status_code < 300 ? RCV_STATUS_2XX
+					     : RCV_STATUS_3456XX,
+		m);
+	if (!e) {
+		osip_message_free(m);
+		return;
+	}
+	run(tx, e);
+}
+
+void cp_txn_layer_rx(
+	struct cp_sip_transport *t, osip_message_t *msg, const struct cp_sip_peer *from, void *arg)
+{
+	struct cp_txn_layer *x = arg;
+
+	if (MSG_IS_RESPONSE(msg))
+		rx_response(x, msg, from);
+	else
+		rx_request(x, msg, from);
+}
+
+int cp_txn_respond(struct cp_txn *tx, osip_message_t *resp)
+{
+	osip_event_t *e;
+
+	if (tx->dead || tx->ended) {
+		osip_message_free(resp);
+		return -ESRCH;
+	}
+	e = osip_new_outgoing_sipmessage(resp);
+	if (!e) {
+		osip_message_free(resp);
+		return -ENOMEM;
+	}
+	run(tx, e);
+	return 0;
+}
+
+struct cp_txn *cp_txn_request(
+	struct cp_txn_layer *x, osip_message_t *req, const struct cp_sip_peer *to, void *owner)
+{
+	char *key = make_key(req, false);
+	struct cp_txn *tx;
+	osip_event_t *e;
+
+	if (!key || !branch_of(req)) {
+		free(key);
+		osip_message_free(req);
+		errno = EINVAL;
+		return NULL;
+	}
+	tx = txn_new(x, MSG_IS_INVITE(req) ? ICT : NICT, req, to, key);
+	if (!tx) {
+		osip_message_free(req);
+		errno = ENOMEM;
+		return NULL;
+	}
+	x->c.client_created++;
+	tx->owner = owner;
+	e = osip_new_outgoing_sipmessage(req);
+	if (!e) {
+		/* not handed over: the transaction does not own req yet */
+		osip_message_free(req);
+		tx->dead = tx->ended = true;
+		txn_free(tx);
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* run by hand: a first send that fails is this call's error, not a later timeout() */
+	e->transactionid = tx->tr->transactionid;
+	osip_transaction_execute(tx->tr, e);
+	tx->pend = PEND_NONE;
+	if (tx->dead) {
+		tx->ended = true;
+		txn_free(tx);
+		errno = EIO;
+		return NULL;
+	}
+	rearm(tx);
+	return tx;
+}
+
+struct cp_txn *cp_txn_cancel_target(struct cp_txn_layer *x, struct cp_txn *cancel)
+{
+	osip_message_t *m = cp_txn_msg(cancel);
+	const char *branch = m ? branch_of(m) : NULL;
+	osip_via_t *via = m ? osip_list_get(&m->vias, 0) : NULL;
+	char *key = NULL;
+	struct cp_txn *tx;
+
+	if (!branch || !via)
+		return NULL;
+	if (!strncmp(branch, "z9hG4bK", 7)) {
+		if (asprintf(&key, "S|INVITE|%s|%s:%s", branch, via->host ? via->host : "",
+			    via->port ? via->port : "5060") < 0)
+			return NULL;
+	} else {
+		osip_generic_param_t *tag = NULL;
+
+		osip_from_get_tag(m->from, &tag);
+		if (asprintf(&key, "O|INVITE|%s|%s|%s", m->call_id->number, m->cseq->number,
+			    tag && tag->gvalue ? tag->gvalue : "") < 0)
+			return NULL;
+	}
+	tx = find(x, key);
+	free(key);
+	return tx;
+}
+
+void *cp_txn_owner(const struct cp_txn *tx)
+{
+	return tx->owner;
+}
+
+void cp_txn_set_owner(struct cp_txn *tx, void *owner)
+{
+	tx->owner = owner;
+}
+
+osip_message_t *cp_txn_msg(const struct cp_txn *tx)
+{
+	return tx->tr->orig_request;
+}
+
+const struct cp_sip_peer *cp_txn_peer(const struct cp_txn *tx)
+{
+	return &tx->peer;
+}
+
+bool cp_txn_is_invite(const struct cp_txn *tx)
+{
+	return tx->tr->ctx_type == ICT || tx->tr->ctx_type == IST;
+}
+
+int cp_txn_final_status(const struct cp_txn *tx)
+{
+	return tx->final_status;
+}
+
+int cp_txn_send_stateless(
+	struct cp_txn_layer *x, const osip_message_t *m, const struct cp_sip_peer *to)
+{
+	return send_msg(x, m, to);
+}
+
+const struct cp_txn_counters *cp_txn_counters(const struct cp_txn_layer *x)
+{
+	return &x->c;
+}
+
+size_t cp_txn_count(const struct cp_txn_layer *x)
+{
+	return x->txns.count;
+}
+
+struct cp_sip_transport *cp_txn_transport(const struct cp_txn_layer *x)
+{
+	return x->transport;
+}

@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# The B2BUA with SIPp as the real peers, on the appliance's own network: the dataplane's media
+# TAP in the peers' namespace (caller 198.18.0.2, callee 198.18.0.3), its exception TAP with the
+# appliance's address (198.18.0.1) in the appliance's namespace where tollgate-cp listens. SIP
+# reaches the control plane through the exception path; RTP is relayed by the dataplane.
+# Checked: basic calls with media both ways, callee hang-up, 486, 404, CANCEL, no answer -> 408,
+# re-INVITE, 503 at max calls, retransmissions under 10% loss, topology hiding on the wire
+# (tshark in the peers' namespace) and in what the callee saw, and the call records.
+. "$(dirname "$0")/lib.sh"
+
+SIPP_DIR=$TG_SRC/tests/sipp
+CALLER=198.18.0.2
+CALLEE=198.18.0.3
+CDR=$WORK/cdr.jsonl
+
+start_dp dp --set dataplane.media_address=$APP4 --set dataplane.media_address6=$APP6 \
+	--set dataplane.checksum_offload=false
+media_netns
+
+# start_cp NAME [--set ...] : a control plane in the appliance's namespace, calls to the callee
+# (dp_timeout 10 s: on a loaded 2-core box the dataplane's main lcore can miss heartbeats for a
+# second or two, which must not turn calls into 503s here)
+start_cp() {
+	local name=$1
+	shift
+	start_bg "$name" ip netns exec "$APP_NS" "$CP" --instance "$INSTANCE" \
+		--set sip.listen=$APP4:5060 --set "routing.rules=1*@* => $CALLEE:5090" \
+		--set cdr.path="$CDR" --set controlplane.status_interval=1s \
+		--set controlplane.dp_timeout=10s "$@"
+	wait_log "$name" "sessions: 1 routing rules" 10
+	wait_log "$name" "dataplane up" 10
+}
+
+stop_cp() {
+	local pid
+	pid=$(eval echo "\$${1}_pid")
+	kill -INT "$pid"
+	wait "$pid" 2>/dev/null || true
+}
+
+# callee NAME SCENARIO CALLS [sipp options] : a SIPp callee in the background (bounded)
+callee() {
+	local name=$1 sf=$2 n=$3
+	shift 3
+	in_peers timeout 60 sipp -sf "$SIPP_DIR/$sf" -i $CALLEE -p 5090 -mi $CALLEE -mp 16000 \
+		-m "$n" -timeout 50 -nostdin -trace_logs -log_file "$WORK/$name.sipp.log" \
+		-trace_err -error_file "$WORK/$name.err.log" "$@" >"$WORK/$name.log" 2>&1 &
+	TG_PIDS+=($!)
+	eval "${name}_pid=$!"
+	sleep 0.5
+}
+
+# caller NAME SCENARIO CALLS [sipp options] : a SIPp caller to the appliance; its exit status
+caller() {
+	local name=$1 sf=$2 n=$3
+	shift 3
+	in_peers timeout 60 sipp -sf "$SIPP_DIR/$sf" "$APP4:5060" -i $CALLER -p 5080 -mi $CALLER \
+		-mp 17000 -m "$n" -timeout 50 -nostdin -trace_logs -log_file "$WORK/$name.sipp.log" \
+		-trace_err -error_file "$WORK/$name.err.log" "$@" >"$WORK/$name.log" 2>&1
+}
+
+cdr_count() {
+	grep -c -- "$1" "$CDR" 2>/dev/null || true
+}
+
+start_cp cp
+in_peers tshark -i "tg-$INSTANCE" -f "udp port 5060 or udp port 5090" -w "$WORK/sip.pcap" \
+	-q >"$WORK/tshark.log" 2>&1 &
+TG_PIDS+=($!)
+tshark_pid=$!
+sleep 1.5
+
+# 1. basic calls, the caller hangs up, media both ways (the caller plays a PCMA recording, the
+# callee echoes what the relay brings it, so B->A packets prove the whole loop)
+callee uas_basic uas_answer.xml 3 -rtp_echo
+caller uac_basic uac_basic.xml 3 -s 1001 -d 1500 -r 5 -set media 1 ||
+	fail "basic calls: $(tail -5 "$WORK/uac_basic.log")"
+wait "$uas_basic_pid" || fail "basic calls: the callee saw a failure"
+wait_log cp "ended 3," 10
+[[ $(cdr_count '"end_reason":"normal-clearing-a","sip_code":200') -eq 3 ]] ||
+	fail "3 records normal-clearing-a/200 expected: $(cat "$CDR")"
+# the caller was given the appliance's media address, never the callee's
+grep -q "event=answer status=200 c=$APP4 m=" "$WORK/uac_basic.sipp.log" ||
+	fail "the caller's answer does not point at $APP4"
+pass "3 basic calls through the B2BUA, records written"
+
+# media both ways through the dataplane: packets from A and from B in every record
+python3 - "$CDR" <<'EOF' || fail "media not relayed both ways: $(cat "$CDR")"
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+for r in recs:
+    m = r["media"]
+    assert m["from_a"]["packets"] > 50, m
+    assert m["from_b"]["packets"] > 20, m
+EOF
+pass "RTP relayed both ways in each call (from the records' per-leg statistics)"
+
+# topology hiding: what the callee saw names the appliance only
+grep "event=invite" "$WORK/uas_basic.sipp.log" >"$WORK/callee_saw.txt" || fail "no INVITE logged by the callee"
+grep -q "$CALLER" "$WORK/callee_saw.txt" && fail "the caller's address reached the callee: $(head -1 "$WORK/callee_saw.txt")"
+grep -q "c=$APP4" "$WORK/callee_saw.txt" || fail "the callee's offer does not point at $APP4"
+grep -Eq "via= ?SIP/2.0/UDP $APP4:5060" "$WORK/callee_saw.txt" || fail "the callee's Via is not the appliance's"
+
+# on the wire: no SIP message between the appliance and the callee carries the caller's address,
+# nor one of the caller's Call-IDs
+# (background jobs ignore SIGINT: tshark itself gets a TERM, which it ends its file on)
+pkill -TERM -f "tshark -i tg-$INSTANCE" || true
+wait "$tshark_pid" 2>/dev/null || true
+tshark -r "$WORK/sip.pcap" -Y "sip && ip.addr == $CALLEE" -T fields -e sip.Call-ID -e sip.Via \
+	-e sip.Contact -e sip.From -e sdp.connection_info >"$WORK/wire_b.txt" 2>/dev/null
+tshark -r "$WORK/sip.pcap" -Y "sip && ip.addr == $CALLER" -T fields -e sip.Call-ID \
+	>"$WORK/wire_a.txt" 2>/dev/null
+[[ -s $WORK/wire_b.txt ]] || fail "no SIP captured toward the callee"
+grep -q "$CALLER" "$WORK/wire_b.txt" && fail "the caller's address is on the callee's leg: $(grep "$CALLER" "$WORK/wire_b.txt" | head -1)"
+while read -r cid; do
+	[[ -n $cid ]] || continue
+	grep -qF "$cid" "$WORK/wire_b.txt" && fail "caller Call-ID $cid is on the callee's leg"
+done < <(sort -u "$WORK/wire_a.txt")
+pass "topology hiding: the callee's leg shows only the appliance ($(wc -l <"$WORK/wire_b.txt") messages checked on the wire)"
+
+# 2. the callee hangs up
+callee uas_hangup uas_hangup.xml 2
+caller uac_wait_bye uac_wait_bye.xml 2 -s 1002 -r 5 || fail "callee hang-up: $(tail -5 "$WORK/uac_wait_bye.log")"
+wait "$uas_hangup_pid" || fail "callee hang-up: the callee saw a failure"
+wait_log cp "ended 5," 10
+[[ $(cdr_count '"end_reason":"normal-clearing-b"') -eq 2 ]] || fail "2 records normal-clearing-b expected"
+pass "the callee hangs up: BYE relayed to the caller"
+
+# 3. busy
+callee uas_busy uas_busy.xml 1
+caller uac_486 uac_expect_reject.xml 1 -s 1003 || fail "486: $(tail -5 "$WORK/uac_486.log")"
+grep -q "status=486" "$WORK/uac_486.sipp.log" || fail "the caller did not get 486"
+wait_log cp "ended 6," 10
+[[ $(cdr_count '"end_reason":"rejected","sip_code":486') -eq 1 ]] || fail "no record rejected/486"
+pass "486 from the callee reaches the caller"
+
+# 4. no route: 404, and nothing is sent anywhere else (never an open relay)
+caller uac_404 uac_expect_reject.xml 1 -s 999 || fail "404: $(tail -5 "$WORK/uac_404.log")"
+grep -q "status=404" "$WORK/uac_404.sipp.log" || fail "the caller did not get 404"
+pass "no route: 404"
+
+# 5. the caller cancels while the callee rings
+callee uas_cancel uas_noanswer.xml 1
+caller uac_cancel uac_cancel.xml 1 -s 1005 || fail "CANCEL: $(tail -5 "$WORK/uac_cancel.log")"
+wait "$uas_cancel_pid" || fail "CANCEL: the callee did not see CANCEL and answer 487"
+wait_log cp "ended 7," 10
+[[ $(cdr_count '"end_reason":"cancelled","sip_code":487') -eq 1 ]] || fail "no record cancelled/487"
+pass "CANCEL propagated: 200 + 487 on both legs"
+
+# 6. re-INVITEs (hold, resume) relayed with their SDP rewritten
+callee uas_reinv uas_answer.xml 1
+caller uac_reinvite uac_reinvite.xml 1 -s 1006 || fail "re-INVITE: $(tail -5 "$WORK/uac_reinvite.log")"
+wait "$uas_reinv_pid" || fail "re-INVITE: the callee saw a failure"
+wait_log cp "ended 8," 10
+pass "re-INVITEs relayed both ways"
+
+# 7. retransmissions: 10% loss on both peers, every call completes
+callee uas_lost uas_answer.xml 20 -lost 10
+caller uac_lost uac_basic.xml 20 -s 1007 -r 10 -lost 10 -d 200 ||
+	fail "-lost 10: $(grep -E 'Successful|Failed' "$WORK/uac_lost.log" | tr -s ' ')"
+wait "$uas_lost_pid" || true
+wait_log cp "ended 28," 40
+pass "20 calls with 10% loss on both peers: all completed (retransmissions at work)"
+stop_cp cp
+
+# 8. no answer: the B2BUA cancels B and answers the caller 408
+start_cp cp_na --set b2bua.no_answer_timeout=1s
+callee uas_na uas_noanswer.xml 1
+caller uac_na uac_expect_reject.xml 1 -s 1008 || fail "no answer: $(tail -5 "$WORK/uac_na.log")"
+grep -q "status=408" "$WORK/uac_na.sipp.log" || fail "the caller did not get 408"
+wait "$uas_na_pid" || fail "no answer: the callee was not cancelled"
+wait_log cp_na "ended 1," 10
+[[ $(cdr_count '"end_reason":"no-answer"') -eq 1 ]] || fail "no record no-answer"
+pass "no answer: B cancelled, 408 to the caller"
+stop_cp cp_na
+
+# 9. max calls: one call up, the next one gets 503 with Retry-After
+start_cp cp_max --set b2bua.max_calls=1 --set b2bua.retry_after=7
+callee uas_max uas_answer.xml 1
+in_peers timeout 60 sipp -sf "$SIPP_DIR/uac_basic.xml" "$APP4:5060" -i $CALLER -p 5082 -mi $CALLER \
+	-mp 17100 -m 1 -s 1009 -d 3000 -timeout 30 -nostdin >"$WORK/uac_max1.log" 2>&1 &
+first=$!
+TG_PIDS+=($first)
+wait_log cp_max "active 1," 10
+caller uac_503 uac_expect_reject.xml 1 -s 1010 || fail "503: $(tail -5 "$WORK/uac_503.log")"
+grep -q "status=503 .*retry-after=7" "$WORK/uac_503.sipp.log" || fail "no 503 with Retry-After 7: $(cat "$WORK/uac_503.sipp.log")"
+wait "$first" || fail "the call in progress failed"
+pass "max_calls: 503 with Retry-After while the limit is reached"
+stop_cp cp_max
+[[ $(grep -c . "$CDR") -ge 30 ]] || fail "records missing: $(grep -c . "$CDR")"
+pass "every call has its record ($(grep -c . "$CDR"))"
