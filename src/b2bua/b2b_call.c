@@ -1120,6 +1120,13 @@ static void in_dialog_request(struct b2b *b, struct cp_txn *tx, osip_message_t *
 		respond(tx, cp_dialog_response(&l->dlg, req, 500, "CSeq Out of Order"));
 		return;
 	}
+	if (l->ok2xx) {
+		/* a request inside the dialog proves our 2xx arrived even if its ACK was lost:
+		 * retransmitting it further would only confuse the peer */
+		cp_timer_stop(b->p.loop, &l->rtx);
+		osip_message_free(l->ok2xx);
+		l->ok2xx = NULL;
+	}
 	if (MSG_IS_BYE(req)) {
 		respond(tx, cp_dialog_response(&l->dlg, req, 200, NULL));
 		l->bye_received = true;
@@ -1160,6 +1167,18 @@ static void on_cancel(struct b2b *b, struct cp_txn *tx)
 	end_call(c, B2B_CDR_CANCELLED, 487, NULL);
 }
 
+/* SIP methods the appliance knows but does not serve outside a call (405, not 501) */
+static bool known_method(const char *m)
+{
+	static const char *const known[] = {"REGISTER", "SUBSCRIBE", "NOTIFY", "MESSAGE", "REFER",
+		"PUBLISH", "INFO", "UPDATE", "PRACK"};
+
+	for (size_t i = 0; m && i < sizeof(known) / sizeof(known[0]); i++)
+		if (!strcmp(m, known[i]))
+			return true;
+	return false;
+}
+
 static void on_request(
 	void *arg, struct cp_txn *tx, osip_message_t *req, const struct cp_sip_peer *from)
 {
@@ -1183,8 +1202,11 @@ static void on_request(
 	} else if (MSG_IS_BYE(req)) {
 		b->c.no_dialog++;
 		respond_plain(b, tx, 481, "Call/Transaction Does Not Exist", NULL, NULL);
-	} else {
+	} else if (known_method(req->sip_method)) {
 		respond_plain(b, tx, 405, "Method Not Allowed", "Allow", B2B_ALLOW);
+	} else {
+		/* RFC 3261 section 8.2.1: a method the appliance does not know at all */
+		respond_plain(b, tx, 501, "Not Implemented", "Allow", B2B_ALLOW);
 	}
 }
 

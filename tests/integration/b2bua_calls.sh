@@ -157,7 +157,7 @@ pass "re-INVITEs relayed both ways"
 
 # 7. retransmissions: 10% loss on both peers, every call completes
 callee uas_lost uas_answer.xml 20 -lost 10
-caller uac_lost uac_basic.xml 20 -s 1007 -r 10 -lost 10 -d 200 ||
+caller uac_lost uac_basic.xml 20 -s 1007 -r 10 -lost 10 -d 1000 ||
 	fail "-lost 10: $(grep -E 'Successful|Failed' "$WORK/uac_lost.log" | tr -s ' ')"
 wait "$uas_lost_pid" || true
 wait_log cp "ended 28," 40
