@@ -52,10 +52,35 @@ struct b2b_leg {
 	bool bye_sent;
 };
 
+/* What an endpoint needs of one side's SDP stream (a cp_sdp_stream without its codec list,
+ * which would make every call kilobytes larger) */
+struct b2b_remote {
+	struct tg_addr remote;
+	uint16_t rtcp_port;
+	uint8_t dir;
+	uint8_t flags;
+	uint8_t reject;
+	uint32_t clock_rate;
+};
+
+static struct b2b_remote remote_of(const struct cp_sdp_stream *st)
+{
+	struct b2b_remote r = {
+		.remote = st->remote,
+		.rtcp_port = st->remote_rtcp.port,
+		.dir = st->dir,
+		.flags = st->flags,
+		.reject = st->reject,
+		.clock_rate = st->clock_rate,
+	};
+
+	return r;
+}
+
 struct b2b_media {
 	uint64_t key_a, key_b;
 	struct tg_addr local_a, local_b;
-	struct cp_sdp_stream toward_a; /* from A's offer: its address, direction, rtcp-mux */
+	struct b2b_remote toward_a; /* from A's offer: its address, direction, rtcp-mux */
 	bool active;
 	bool created_a, created_b;
 	struct tg_msg_ep_stats stats_a, stats_b;
@@ -74,7 +99,11 @@ struct b2b_call {
 	struct b2b *co; /* the coordinator */
 	struct b2b_leg a, b;
 	struct b2b_state_machine sm;
-	struct cp_sdp *offer_a; /* A's offer until the answer: the rewrite of the answer needs it */
+	/* The offer in progress as its author sent it (A's INVITE, or a relayed re-INVITE's): the
+	 * rewrite of the answer needs it. Kept as text and parsed when needed (offer()): a parsed
+	 * SDP is ~30 KB, the text a few hundred bytes. */
+	char *offer_a;
+	size_t offer_len;
 	struct cp_route_target target;
 	char ruri_user[128];
 	char from_user[128];
@@ -113,7 +142,8 @@ struct b2b {
 	char codec_buf[512];
 	struct cp_sdp_out out; /* scratch: one rewrite at a time on this thread */
 	char out_buf[CP_SDP_MAX_BODY];
-	struct cp_sdp scratch_sdp;
+	struct cp_sdp scratch_sdp; /* the SDP just received */
+	struct cp_sdp offer_sdp;   /* the call's offer in progress, parsed (offer()) */
 	bool shutting_down;
 };
 
@@ -128,6 +158,28 @@ static int64_t wall_ms(void)
 static const char *call_id_of(const struct b2b_call *c)
 {
 	return c->a.dlg.call_id ? c->a.dlg.call_id : "-";
+}
+
+static int keep_offer(struct b2b_call *c, const char *text, size_t len)
+{
+	free(c->offer_a);
+	c->offer_a = malloc(len + 1);
+	c->offer_len = len;
+	if (!c->offer_a)
+		return -ENOMEM;
+	memcpy(c->offer_a, text, len);
+	c->offer_a[len] = '\0';
+	return 0;
+}
+
+/* The call's offer in progress, parsed into the coordinator's scratch; NULL: none (or bad). */
+static const struct cp_sdp *offer(struct b2b_call *c)
+{
+	struct cp_sdp *o = &c->co->offer_sdp;
+
+	if (!c->offer_a || cp_sdp_parse(o, c->offer_a, c->offer_len, NULL, 0) < 0)
+		return NULL;
+	return o;
 }
 
 static void apply(struct b2b_call *c, enum b2b_event ev)
@@ -300,7 +352,7 @@ static void on_ep_reply_uncounted(struct cp_dp *dp, const struct tg_msg *r, int 
 }
 
 static void ep_send(struct b2b_call *c, uint16_t type, uint64_t key, uint64_t peer,
-	const struct cp_sdp_stream *st, const struct tg_addr *local, bool counted)
+	const struct b2b_remote *st, const struct tg_addr *local, bool counted)
 {
 	struct tg_msg m = {.type = type};
 
@@ -312,7 +364,7 @@ static void ep_send(struct b2b_call *c, uint16_t type, uint64_t key, uint64_t pe
 		m.u.ep.local = *local;
 	if (st) {
 		m.u.ep.remote = st->remote;
-		m.u.ep.remote_rtcp_port = st->remote_rtcp.port;
+		m.u.ep.remote_rtcp_port = st->rtcp_port;
 		m.u.ep.dir = st->dir;
 		m.u.ep.flags = st->flags & TG_EPF_RTCP_MUX;
 		m.u.ep.clock_rate = st->clock_rate;
@@ -607,7 +659,7 @@ static int plan_media(struct b2b_call *c, char *why, size_t whylen)
 	};
 	unsigned active = 0;
 
-	if (cp_sdp_plan(c->offer_a, &rw, &b->out) < 0) {
+	if (cp_sdp_plan(offer(c), &rw, &b->out) < 0) {
 		snprintf(why, whylen, "%s", b->out.why);
 		return -EINVAL;
 	}
@@ -615,7 +667,7 @@ static int plan_media(struct b2b_call *c, char *why, size_t whylen)
 	for (unsigned i = 0; i < c->nmedia; i++) {
 		struct b2b_media *md = &c->media[i];
 
-		md->toward_a = b->out.streams[i];
+		md->toward_a = remote_of(&b->out.streams[i]);
 		md->key_a = c->id << KEY_SHIFT | (uint64_t)i << 1;
 		md->key_b = md->key_a | 1;
 		md->active = md->toward_a.reject == CP_SDP_REJ_NONE;
@@ -714,7 +766,7 @@ static void send_b_invite(struct b2b_call *c)
 	cp_sdp_origin_init(&c->b.origin, c->id, 1);
 	b->out.buf = b->out_buf;
 	b->out.size = sizeof(b->out_buf);
-	if (cp_sdp_rewrite(c->offer_a, &rw, &c->b.origin, &b->out) < 0) {
+	if (cp_sdp_rewrite(offer(c), &rw, &c->b.origin, &b->out) < 0) {
 		TG_LOG_CALL(B2B, WARN, call_id_of(c), "a", "offer not rewritten: %s", b->out.why);
 		b->c.rejected_sdp++;
 		end_call(c, B2B_CDR_ERROR, 488, NULL);
@@ -802,21 +854,18 @@ static void new_call(
 		respond_plain(b, tx, 488, "Offer Required (late offer not supported)", NULL, NULL);
 		return;
 	}
-	c = calloc(1, sizeof(*c));
-	if (c)
-		c->offer_a = malloc(sizeof(*c->offer_a));
-	if (!c || !c->offer_a) {
-		if (c)
-			free(c);
-		respond_plain(b, tx, 500, "Server Internal Error", NULL, NULL);
-		return;
-	}
-	if (cp_sdp_parse(c->offer_a, body->body, body->length, why, sizeof(why)) < 0) {
+	if (cp_sdp_parse(&b->offer_sdp, body->body, body->length, why, sizeof(why)) < 0) {
 		b->c.rejected_sdp++;
 		TG_LOG_CALL(SIP, INFO, req->call_id->number, "a", "bad SDP offer: %s", why);
-		free(c->offer_a);
-		free(c);
 		respond_plain(b, tx, 488, "Not Acceptable Here (bad SDP)", NULL, NULL);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c || keep_offer(c, body->body, body->length) < 0) {
+		if (c)
+			free(c->offer_a);
+		free(c);
+		respond_plain(b, tx, 500, "Server Internal Error", NULL, NULL);
 		return;
 	}
 	c->co = b;
@@ -881,7 +930,7 @@ static int take_answer(
 	struct cp_sdp_endpoint ep[CP_SDP_MAX_MEDIA];
 	struct cp_sdp_rewrite rw = {
 		.role = CP_SDP_ANSWER,
-		.offer = c->offer_a,
+		.offer = offer(c),
 		.ep = ep,
 		.nep = c->nmedia,
 		.session_name = "tollgate",
@@ -889,7 +938,7 @@ static int take_answer(
 	osip_body_t *body = NULL;
 	char why[CP_SDP_WHY_LEN];
 
-	if (!c->offer_a || osip_message_get_body(resp, 0, &body) < 0 || !body || !body->body)
+	if (!rw.offer || osip_message_get_body(resp, 0, &body) < 0 || !body || !body->body)
 		return -ENOENT;
 	if (cp_sdp_parse(&b->scratch_sdp, body->body, body->length, why, sizeof(why)) < 0) {
 		TG_LOG_CALL(
@@ -906,11 +955,11 @@ static int take_answer(
 	}
 	for (unsigned i = 0; i < c->nmedia && i < b->out.nstreams; i++) {
 		struct b2b_media *md = &c->media[i];
-		const struct cp_sdp_stream *st = &b->out.streams[i];
+		const struct b2b_remote st = remote_of(&b->out.streams[i]);
 
-		if (!md->active || st->reject != CP_SDP_REJ_NONE)
+		if (!md->active || st.reject != CP_SDP_REJ_NONE)
 			continue;
-		ep_send(c, TG_MSG_EP_UPDATE, to->is_b ? md->key_a : md->key_b, 0, st, NULL, false);
+		ep_send(c, TG_MSG_EP_UPDATE, to->is_b ? md->key_a : md->key_b, 0, &st, NULL, false);
 		if (link)
 			ep_send(c, TG_MSG_EP_LINK, md->key_a, md->key_b, NULL, NULL, false);
 	}
@@ -1043,18 +1092,20 @@ static void relay_reinvite(
 		}
 		/* the offerer's endpoints take its new address and direction now */
 		for (unsigned i = 0; i < c->nmedia && i < b->out.nstreams; i++) {
-			if (c->media[i].active && b->out.streams[i].reject == CP_SDP_REJ_NONE)
+			const struct b2b_remote st = remote_of(&b->out.streams[i]);
+
+			if (c->media[i].active && st.reject == CP_SDP_REJ_NONE)
 				ep_send(c, TG_MSG_EP_UPDATE,
-					from->is_b ? c->media[i].key_b : c->media[i].key_a, 0,
-					&b->out.streams[i], NULL, false);
+					from->is_b ? c->media[i].key_b : c->media[i].key_a, 0, &st,
+					NULL, false);
 		}
 		set_sdp(m, &b->out);
 		/* the far leg's answer is rewritten against this offer, as the offerer sent it
 		 * (its spans point into its own copy of the text) */
-		free(c->offer_a);
-		c->offer_a = malloc(sizeof(*c->offer_a));
-		if (c->offer_a)
-			memcpy(c->offer_a, &b->scratch_sdp, sizeof(*c->offer_a));
+		if (keep_offer(c, body->body, body->length) < 0) {
+			free(c->offer_a);
+			c->offer_a = NULL;
+		}
 	}
 	from->reinvite_tx = tx;
 	cp_txn_set_owner(tx, from);
