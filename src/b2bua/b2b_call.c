@@ -1046,7 +1046,8 @@ static void b_invite_response(struct b2b_call *c, osip_message_t *resp)
 
 /* ---- re-INVITE relay ------------------------------------------------------------------- */
 
-/* A re-INVITE from one leg goes to the other with its SDP rewritten; its answer comes back. */
+/* A re-INVITE or UPDATE from one leg goes to the other with its SDP rewritten; its answer comes
+ * back the same way. One offer/answer in flight per call (491 otherwise). */
 static void relay_reinvite(
 	struct b2b_call *c, struct b2b_leg *from, struct cp_txn *tx, osip_message_t *req)
 {
@@ -1068,7 +1069,7 @@ static void relay_reinvite(
 		return;
 	}
 	b->c.reinvites++;
-	m = cp_dialog_request(&to->dlg, "INVITE");
+	m = cp_dialog_request(&to->dlg, req->sip_method);
 	if (!m) {
 		respond(tx, cp_dialog_response(&from->dlg, req, 500, NULL));
 		return;
@@ -1125,9 +1126,11 @@ static void reinvite_response(struct b2b_call *c, struct b2b_leg *to, osip_messa
 	struct cp_txn *otx = from->reinvite_tx;
 	osip_message_t *m;
 
+	bool invite = resp->cseq && resp->cseq->method && !strcmp(resp->cseq->method, "INVITE");
+
 	if (code < 200)
 		return;
-	if (code < 300) {
+	if (code < 300 && invite) {
 		osip_message_t *ack = cp_dialog_ack(&to->dlg, (uint32_t)atoi(resp->cseq->number));
 
 		if (ack) {
@@ -1146,7 +1149,7 @@ static void reinvite_response(struct b2b_call *c, struct b2b_leg *to, osip_messa
 		set_sdp(m, &b->out);
 	free(c->offer_a);
 	c->offer_a = NULL;
-	if (code < 300 && !from->is_b)
+	if (code < 300 && invite && !from->is_b)
 		send_2xx_a(c, otx, m);
 	else
 		respond(otx, m);
@@ -1186,7 +1189,7 @@ static void in_dialog_request(struct b2b *b, struct cp_txn *tx, osip_message_t *
 		end_call(c, l->is_b ? B2B_CDR_NORMAL_B : B2B_CDR_NORMAL_A, 0, l);
 		return;
 	}
-	if (MSG_IS_INVITE(req)) {
+	if (MSG_IS_INVITE(req) || MSG_IS_UPDATE(req)) {
 		relay_reinvite(c, l, tx, req);
 		return;
 	}

@@ -5,7 +5,7 @@
 # appliance's address (198.18.0.1) in the appliance's namespace where tollgate-cp listens. SIP
 # reaches the control plane through the exception path; RTP is relayed by the dataplane.
 # Checked: basic calls with media both ways, callee hang-up, 486, 404, CANCEL, no answer -> 408,
-# re-INVITE, 503 at max calls, retransmissions under 10% loss, topology hiding on the wire
+# re-INVITE, UPDATE, 503 at max calls, retransmissions under 10% loss, topology hiding on the wire
 # (tshark in the peers' namespace) and in what the callee saw, and the call records.
 . "$(dirname "$0")/lib.sh"
 
@@ -155,12 +155,23 @@ wait "$uas_reinv_pid" || fail "re-INVITE: the callee saw a failure"
 wait_log cp "ended 8," 10
 pass "re-INVITEs relayed both ways"
 
+# 6b. an UPDATE with a new offer (sendonly) relayed with its SDP rewritten, and its answer back
+callee uas_upd uas_answer.xml 1
+caller uac_update uac_update.xml 1 -s 1011 || fail "UPDATE: $(tail -5 "$WORK/uac_update.log")"
+wait "$uas_upd_pid" || fail "UPDATE: the callee saw a failure"
+grep -q "event=reinvite .*dir=sendonly .*c=$APP4" "$WORK/uas_upd.sipp.log" ||
+	fail "the callee's UPDATE offer: $(grep event=reinvite "$WORK/uas_upd.sipp.log")"
+grep -q "event=update status=200 dir=recvonly c=$APP4" "$WORK/uac_update.sipp.log" ||
+	fail "the caller's UPDATE answer: $(grep event=update "$WORK/uac_update.sipp.log")"
+wait_log cp "ended 9," 10
+pass "UPDATE relayed: offer and answer rewritten to the appliance's media"
+
 # 7. retransmissions: 10% loss on both peers, every call completes
 callee uas_lost uas_answer.xml 20 -lost 10
 caller uac_lost uac_basic.xml 20 -s 1007 -r 10 -lost 10 -d 1000 ||
 	fail "-lost 10: $(grep -E 'Successful|Failed' "$WORK/uac_lost.log" | tr -s ' ')"
 wait "$uas_lost_pid" || true
-wait_log cp "ended 28," 40
+wait_log cp "ended 29," 40
 pass "20 calls with 10% loss on both peers: all completed (retransmissions at work)"
 stop_cp cp
 
@@ -188,5 +199,5 @@ grep -q "status=503 .*retry-after=7" "$WORK/uac_503.sipp.log" || fail "no 503 wi
 wait "$first" || fail "the call in progress failed"
 pass "max_calls: 503 with Retry-After while the limit is reached"
 stop_cp cp_max
-[[ $(grep -c . "$CDR") -ge 30 ]] || fail "records missing: $(grep -c . "$CDR")"
+[[ $(grep -c . "$CDR") -ge 31 ]] || fail "records missing: $(grep -c . "$CDR")"
 pass "every call has its record ($(grep -c . "$CDR"))"
