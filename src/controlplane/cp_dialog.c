@@ -229,6 +229,10 @@ void cp_dialog_uac_response(struct cp_dialog *d, const osip_message_t *resp)
 		free(d->remote_target);
 		d->remote_target = target;
 	}
+	/* RFC 3261 12.1.2: the route set comes with the response that creates the (early) dialog
+	 * and is taken again from the 2xx that confirms it, then never changes */
+	if (resp->status_code > 100 && resp->status_code < 200 && tag && !d->confirmed)
+		take_routes(d, resp, true);
 	if (resp->status_code >= 200 && resp->status_code < 300 && !d->confirmed) {
 		take_routes(d, resp, true);
 		d->confirmed = true;

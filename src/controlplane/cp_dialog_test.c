@@ -416,14 +416,16 @@ static void test_uac_response_and_request(void **state)
 	assert_true(has_contact(r));
 	assert_int_equal(osip_list_size(&r->routes), 0);
 
-	/* 180 from one branch: its tag is learned, target refreshed, not confirmed, no routes */
+	/* 180 from one branch: its tag is learned, target refreshed, not confirmed; the early
+	 * dialog's route set is its Record-Route reversed (a PRACK or UPDATE would use it) */
 	resp = b_response(r, 180, "early1", "sip:bob@10.2.2.3:5080");
 	cp_dialog_uac_response(&d, resp);
 	osip_message_free(resp);
 	assert_string_equal(d.remote_tag, "early1");
 	assert_string_equal(d.remote_target, "sip:bob@10.2.2.3:5080");
 	assert_false(d.confirmed);
-	assert_int_equal(d.nroutes, 0);
+	assert_int_equal(d.nroutes, 2);
+	assert_non_null(strstr(d.routes[0], "p1.example.test"));
 
 	/* 200: the first tag stays; the route set is Record-Route reversed; confirmed */
 	resp = b_response(r, 200, "other2", "sip:bob@10.2.2.4:5090");
