@@ -13,6 +13,8 @@
  * inih does not report to the handler.
  */
 #include "tg_config.h"
+
+#include "tg_shm.h" /* tg_errf */
 #include "tg_log.h"
 
 #include <arpa/inet.h>
@@ -60,18 +62,6 @@ static const char *const type_names[] = {
 const char *tg_cfg_type_name(enum tg_cfg_type type)
 {
 	return (unsigned)type < sizeof(type_names) / sizeof(type_names[0]) ? type_names[type] : "?";
-}
-
-static void __attribute__((format(printf, 3, 4)))
-errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
 }
 
 static void err_clear(char *err, size_t errlen)
@@ -287,7 +277,7 @@ static int parse_value(
 		bool b;
 
 		if (parse_bool(s, &b) < 0) {
-			errf(msg, msglen, "expected true|false (or yes|no, on|off, 1|0)");
+			tg_errf(msg, msglen, "expected true|false (or yes|no, on|off, 1|0)");
 			return -EINVAL;
 		}
 		memcpy(out, &b, sizeof(b));
@@ -299,17 +289,17 @@ static int parse_value(
 
 		rc = parse_mag(s + (neg || s[0] == '+'), true, &mag, &end);
 		if (rc == -EINVAL || *end) {
-			errf(msg, msglen, "expected an integer in %s (decimal or 0x hex)", rb);
+			tg_errf(msg, msglen, "expected an integer in %s (decimal or 0x hex)", rb);
 			return -EINVAL;
 		}
 		if (rc || mag > (neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX)) {
-			errf(msg, msglen, "out of range: expected %s", rb);
+			tg_errf(msg, msglen, "out of range: expected %s", rb);
 			return -EINVAL;
 		}
 		/* -(2^63) has no positive int64 twin: negate in unsigned arithmetic */
 		v = neg ? (int64_t)(0 - mag) : (int64_t)mag;
 		if (v < lo || v > hi) {
-			errf(msg, msglen, "out of range: expected %s", rb);
+			tg_errf(msg, msglen, "out of range: expected %s", rb);
 			return -EINVAL;
 		}
 		memcpy(out, &v, sizeof(v));
@@ -320,12 +310,12 @@ static int parse_value(
 
 		rc = parse_mag(s, true, &mag, &end);
 		if (rc == -EINVAL || *end) {
-			errf(msg, msglen, "expected an unsigned integer in %s (decimal or 0x hex)",
-				rb);
+			tg_errf(msg, msglen,
+				"expected an unsigned integer in %s (decimal or 0x hex)", rb);
 			return -EINVAL;
 		}
 		if (rc || mag < (uint64_t)lo || mag > (uint64_t)hi) {
-			errf(msg, msglen, "out of range: expected %s", rb);
+			tg_errf(msg, msglen, "out of range: expected %s", rb);
 			return -EINVAL;
 		}
 		v = (uint32_t)mag;
@@ -335,14 +325,14 @@ static int parse_value(
 	case TG_CFG_DURATION:
 		rc = parse_duration(s, &mag);
 		if (rc == -EINVAL) {
-			errf(msg, msglen,
+			tg_errf(msg, msglen,
 				"expected a duration in %s, like 250ms, 5s, 2m or 1h "
 				"(a bare number is ms)",
 				rb);
 			return -EINVAL;
 		}
 		if (rc || mag < (uint64_t)lo || mag > (uint64_t)hi) {
-			errf(msg, msglen, "out of range: expected %s", rb);
+			tg_errf(msg, msglen, "out of range: expected %s", rb);
 			return -EINVAL;
 		}
 		memcpy(out, &mag, sizeof(mag));
@@ -358,7 +348,7 @@ static int parse_value(
 			char list[160];
 
 			fmt_choices(k, "|", list, sizeof(list));
-			errf(msg, msglen, "expected one of %s", list);
+			tg_errf(msg, msglen, "expected one of %s", list);
 			return -EINVAL;
 		}
 		memcpy(out, &i, sizeof(i));
@@ -369,7 +359,7 @@ static int parse_value(
 		size_t len = strlen(s);
 
 		if (len >= k->size) {
-			errf(msg, msglen, "too long: %zu characters, at most %zu", len,
+			tg_errf(msg, msglen, "too long: %zu characters, at most %zu", len,
 				k->size - 1);
 			return -EINVAL;
 		}
@@ -377,13 +367,13 @@ static int parse_value(
 			unsigned char a[sizeof(struct in6_addr)];
 
 			if (inet_pton(AF_INET, s, a) != 1 && inet_pton(AF_INET6, s, a) != 1) {
-				errf(msg, msglen, "expected an IPv4 or IPv6 address");
+				tg_errf(msg, msglen, "expected an IPv4 or IPv6 address");
 				return -EINVAL;
 			}
 		}
 		why = unsafe_text(s);
 		if (why) {
-			errf(msg, msglen, "%s", why);
+			tg_errf(msg, msglen, "%s", why);
 			return -EINVAL;
 		}
 		memset(out, 0, k->size);
@@ -391,7 +381,7 @@ static int parse_value(
 		break;
 	}
 	default:
-		errf(msg, msglen, "key has an unknown type %d", (int)k->type);
+		tg_errf(msg, msglen, "key has an unknown type %d", (int)k->type);
 		return -EINVAL;
 	}
 	if (k->validate) {
@@ -399,7 +389,7 @@ static int parse_value(
 		rc = k->validate(out, msg, msglen);
 		if (rc) {
 			if (!msg[0])
-				errf(msg, msglen, "rejected by the module");
+				tg_errf(msg, msglen, "rejected by the module");
 			return rc < 0 ? rc : -EINVAL;
 		}
 	}
@@ -729,7 +719,7 @@ static void __attribute__((format(printf, 2, 3))) load_fail(struct load *ld, con
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	errf(ld->err, ld->errlen, "%s:%d: %s", ld->origin, ld->line, msg);
+	tg_errf(ld->err, ld->errlen, "%s:%d: %s", ld->origin, ld->line, msg);
 	ld->rc = -EINVAL;
 	ld->err_line = ld->line;
 }
@@ -886,13 +876,13 @@ int tg_cfg_load_buf(struct tg_cfg *cfg, const char *buf, size_t len, const char 
 	if (!ld.scratch || !ld.set_line) {
 		free(ld.scratch);
 		free(ld.set_line);
-		errf(err, errlen, "%s: out of memory", ld.origin);
+		tg_errf(err, errlen, "%s: out of memory", ld.origin);
 		return -ENOMEM;
 	}
 
 	ret = len ? ini_parse_stream(load_read, &ld, load_handler, &ld) : 0;
 	if (ret == -2) {
-		errf(err, errlen, "%s: out of memory", ld.origin);
+		tg_errf(err, errlen, "%s: out of memory", ld.origin);
 		ld.rc = -ENOMEM;
 	} else if (ret > 0 && (!ld.rc || ret < ld.err_line)) {
 		/* a line inih could not parse, before any error of ours */
@@ -901,11 +891,11 @@ int tg_cfg_load_buf(struct tg_cfg *cfg, const char *buf, size_t len, const char 
 		int n;
 
 		line_text(&ld, ret, &s, &n, &cut);
-		errf(err, errlen, "%s:%d: cannot parse '%.*s%s': expected %s", ld.origin, ret, n, s,
-			cut ? "..." : "", n && s[0] == '[' ? "[section]" : "key = value");
+		tg_errf(err, errlen, "%s:%d: cannot parse '%.*s%s': expected %s", ld.origin, ret, n,
+			s, cut ? "..." : "", n && s[0] == '[' ? "[section]" : "key = value");
 		ld.rc = -EINVAL;
 	} else if (ret < 0 && !ld.rc) {
-		errf(err, errlen, "%s: parser error %d", ld.origin, ret);
+		tg_errf(err, errlen, "%s: parser error %d", ld.origin, ret);
 		ld.rc = -EIO;
 	}
 
@@ -926,7 +916,7 @@ int tg_cfg_load_string(
 	struct tg_cfg *cfg, const char *text, const char *origin, char *err, size_t errlen)
 {
 	if (!text) {
-		errf(err, errlen, "%s: no text", origin ? origin : "<string>");
+		tg_errf(err, errlen, "%s: no text", origin ? origin : "<string>");
 		return -EINVAL;
 	}
 	return tg_cfg_load_buf(cfg, text, strlen(text), origin, err, errlen);
@@ -942,25 +932,25 @@ int tg_cfg_load_file(struct tg_cfg *cfg, const char *path, char *err, size_t err
 
 	err_clear(err, errlen);
 	if (!path) {
-		errf(err, errlen, "no config file path");
+		tg_errf(err, errlen, "no config file path");
 		return -EINVAL;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = -errno;
-		errf(err, errlen, "cannot open %s: %s", path, strerror(-rc));
+		tg_errf(err, errlen, "cannot open %s: %s", path, strerror(-rc));
 		return rc;
 	}
 	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
 		close(fd);
-		errf(err, errlen, "cannot read %s: %s", path, strerror(EISDIR));
+		tg_errf(err, errlen, "cannot read %s: %s", path, strerror(EISDIR));
 		return -EISDIR;
 	}
 	/* read to EOF rather than trusting st_size: pipes and /proc files report 0 */
 	for (;;) {
 		if (len == cap) {
 			if (cap > TG_CFG_FILE_MAX) {
-				errf(err, errlen, "%s: larger than %u bytes", path,
+				tg_errf(err, errlen, "%s: larger than %u bytes", path,
 					TG_CFG_FILE_MAX);
 				rc = -EFBIG;
 				goto out;
@@ -968,7 +958,7 @@ int tg_cfg_load_file(struct tg_cfg *cfg, const char *path, char *err, size_t err
 			cap = cap ? cap * 2 : 64 * 1024;
 			nb = realloc(buf, cap);
 			if (!nb) {
-				errf(err, errlen, "%s: out of memory", path);
+				tg_errf(err, errlen, "%s: out of memory", path);
 				rc = -ENOMEM;
 				goto out;
 			}
@@ -979,7 +969,7 @@ int tg_cfg_load_file(struct tg_cfg *cfg, const char *path, char *err, size_t err
 			continue;
 		if (r < 0) {
 			rc = -errno;
-			errf(err, errlen, "cannot read %s: %s", path, strerror(-rc));
+			tg_errf(err, errlen, "cannot read %s: %s", path, strerror(-rc));
 			goto out;
 		}
 		if (r == 0)
@@ -987,7 +977,7 @@ int tg_cfg_load_file(struct tg_cfg *cfg, const char *path, char *err, size_t err
 		len += (size_t)r;
 	}
 	if (len > TG_CFG_FILE_MAX) {
-		errf(err, errlen, "%s: larger than %u bytes", path, TG_CFG_FILE_MAX);
+		tg_errf(err, errlen, "%s: larger than %u bytes", path, TG_CFG_FILE_MAX);
 		rc = -EFBIG;
 		goto out;
 	}
@@ -1014,23 +1004,23 @@ int tg_cfg_set(struct tg_cfg *cfg, const char *key, const char *value, bool runn
 	err_clear(err, errlen);
 	i = find_dotted(cfg, key);
 	if (i < 0) {
-		errf(err, errlen, "unknown key '%s' (expected section.name)", key ? key : "");
+		tg_errf(err, errlen, "unknown key '%s' (expected section.name)", key ? key : "");
 		return -ENOENT;
 	}
 	e = &cfg->ents[i];
 	k = e->key;
 	if (running && !(k->flags & TG_CFG_LIVE)) {
-		errf(err, errlen, "%s.%s is boot-only: change it in the config file and restart",
+		tg_errf(err, errlen, "%s.%s is boot-only: change it in the config file and restart",
 			k->section, k->name);
 		return -EPERM;
 	}
 	if (!value) {
-		errf(err, errlen, "%s.%s: no value", k->section, k->name);
+		tg_errf(err, errlen, "%s.%s: no value", k->section, k->name);
 		return -EINVAL;
 	}
 	tmp = malloc(k->size);
 	if (!tmp) {
-		errf(err, errlen, "%s.%s: out of memory", k->section, k->name);
+		tg_errf(err, errlen, "%s.%s: out of memory", k->section, k->name);
 		return -ENOMEM;
 	}
 	rc = parse_value(k, value, tmp, msg, sizeof(msg));
@@ -1038,7 +1028,7 @@ int tg_cfg_set(struct tg_cfg *cfg, const char *key, const char *value, bool runn
 		memcpy(e->field, tmp, k->size);
 	} else {
 		vlen = strlen(value);
-		errf(err, errlen, "%s.%s = '%.*s%s': %s", k->section, k->name,
+		tg_errf(err, errlen, "%s.%s = '%.*s%s': %s", k->section, k->name,
 			(int)(vlen > QUOTE_MAX ? QUOTE_MAX : vlen), value,
 			vlen > QUOTE_MAX ? "..." : "", msg);
 	}

@@ -6,6 +6,8 @@
  */
 #include "cp_route.h"
 
+#include "tg_shm.h" /* tg_errf */
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -52,20 +54,6 @@ struct cp_route_table {
 };
 
 #define WS " \t"
-
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* A token for a message: at most 60 characters, "..." when cut. */
 static const char *quote(char *buf, size_t size, const char *s, size_t len)
@@ -381,17 +369,18 @@ static int rule_parse(char *s, size_t len, unsigned no, struct rule *r, char *er
 	trim(&cs, &len);
 	s = (char *)cs;
 	if (len == 0) {
-		errf(err, errlen, "rule %u: empty (two commas in a row, or one at an end)", no);
+		tg_errf(err, errlen, "rule %u: empty (two commas in a row, or one at an end)", no);
 		return -EINVAL;
 	}
 	s[len] = '\0';
 	arrow = strstr(s, "=>");
 	if (!arrow) {
-		errf(err, errlen, "rule %u: missing '=>' in '%s'", no, quote(q, sizeof(q), s, len));
+		tg_errf(err, errlen, "rule %u: missing '=>' in '%s'", no,
+			quote(q, sizeof(q), s, len));
 		return -EINVAL;
 	}
 	if (strstr(arrow + 2, "=>")) {
-		errf(err, errlen, "rule %u: more than one '=>'", no);
+		tg_errf(err, errlen, "rule %u: more than one '=>'", no);
 		return -EINVAL;
 	}
 
@@ -402,7 +391,7 @@ static int rule_parse(char *s, size_t len, unsigned no, struct rule *r, char *er
 	trim(&cs, &rhs_len);
 	rhs = (char *)cs;
 	if (rhs_len == 0) {
-		errf(err, errlen, "rule %u: missing target after '=>'", no);
+		tg_errf(err, errlen, "rule %u: missing target after '=>'", no);
 		return -EINVAL;
 	}
 	if (find_ws(rhs, rhs_len, &at)) {
@@ -410,13 +399,13 @@ static int rule_parse(char *s, size_t len, unsigned no, struct rule *r, char *er
 		size_t glen = rhs_len - at;
 
 		trim(&g, &glen);
-		errf(err, errlen, "rule %u: trailing garbage '%s' after the target", no,
+		tg_errf(err, errlen, "rule %u: trailing garbage '%s' after the target", no,
 			quote(q, sizeof(q), g, glen));
 		return -EINVAL;
 	}
 	why = target_parse(rhs, rhs_len, &r->target);
 	if (why) {
-		errf(err, errlen, "rule %u: bad target '%s': %s", no,
+		tg_errf(err, errlen, "rule %u: bad target '%s': %s", no,
 			quote(q, sizeof(q), rhs, rhs_len), why);
 		return -EINVAL;
 	}
@@ -428,7 +417,7 @@ static int rule_parse(char *s, size_t len, unsigned no, struct rule *r, char *er
 	trim(&cs, &lhs_len);
 	lhs = (char *)cs;
 	if (lhs_len == 0) {
-		errf(err, errlen, "rule %u: missing user@domain before '=>'", no);
+		tg_errf(err, errlen, "rule %u: missing user@domain before '=>'", no);
 		return -EINVAL;
 	}
 	tok = lhs;
@@ -440,12 +429,13 @@ static int rule_parse(char *s, size_t len, unsigned no, struct rule *r, char *er
 		trim(&c, &clen);
 		tok_len = find_ws(c, clen, &at) ? at : clen;
 		if (tok_len == 0 || tok_len == clen) {
-			errf(err, errlen, "rule %u: 'from' needs a CIDR and then user@domain", no);
+			tg_errf(err, errlen, "rule %u: 'from' needs a CIDR and then user@domain",
+				no);
 			return -EINVAL;
 		}
 		why = cidr_parse(c, tok_len, &r->src);
 		if (why) {
-			errf(err, errlen, "rule %u: bad CIDR '%s': %s", no,
+			tg_errf(err, errlen, "rule %u: bad CIDR '%s': %s", no,
 				quote(q, sizeof(q), c, tok_len), why);
 			return -EINVAL;
 		}
@@ -462,7 +452,7 @@ static int rule_parse(char *s, size_t len, unsigned no, struct rule *r, char *er
 		size_t glen = lhs_len - tok_len;
 
 		trim(&g, &glen);
-		errf(err, errlen, "rule %u: trailing garbage '%s' after '%s'", no,
+		tg_errf(err, errlen, "rule %u: trailing garbage '%s' after '%s'", no,
 			quote(q, sizeof(q), g, glen), quote(q2, sizeof(q2), tok, tok_len));
 		return -EINVAL;
 	}
@@ -470,7 +460,7 @@ static int rule_parse(char *s, size_t len, unsigned no, struct rule *r, char *er
 	quote(q, sizeof(q), tok, tok_len); /* before pattern_parse cuts it */
 	why = pattern_parse(tok, tok_len, r);
 	if (why) {
-		errf(err, errlen, "rule %u: bad pattern '%s': %s", no, q, why);
+		tg_errf(err, errlen, "rule %u: bad pattern '%s': %s", no, q, why);
 		return -EINVAL;
 	}
 	return 0;
@@ -500,14 +490,14 @@ static struct cp_route_table *build(const char *rules, const char *def, char *er
 	char *p;
 
 	if (n > CP_ROUTE_MAX_RULES) {
-		errf(err, errlen, "%u rules: at most %u", n, CP_ROUTE_MAX_RULES);
+		tg_errf(err, errlen, "%u rules: at most %u", n, CP_ROUTE_MAX_RULES);
 		errno = EINVAL;
 		return NULL;
 	}
 	t = calloc(1, sizeof(*t) + n * sizeof(t->rule[0]));
 	if (!t || !(t->text = strdup(rules))) {
 		free(t);
-		errf(err, errlen, "out of memory");
+		tg_errf(err, errlen, "out of memory");
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -517,7 +507,7 @@ static struct cp_route_table *build(const char *rules, const char *def, char *er
 		char *next = p + len + (p[len] == ',');
 
 		if (len > CP_ROUTE_MAX_RULE_LEN) {
-			errf(err, errlen, "rule %u: longer than %u characters", i + 1,
+			tg_errf(err, errlen, "rule %u: longer than %u characters", i + 1,
 				CP_ROUTE_MAX_RULE_LEN);
 			goto bad;
 		}
@@ -530,7 +520,7 @@ static struct cp_route_table *build(const char *rules, const char *def, char *er
 	if (!blank(def)) {
 		why = target_parse(def, strlen(def), &t->def);
 		if (why) {
-			errf(err, errlen, "default: bad target '%s': %s",
+			tg_errf(err, errlen, "default: bad target '%s': %s",
 				quote(q, sizeof(q), def, strlen(def)), why);
 			goto bad;
 		}
@@ -548,7 +538,7 @@ struct cp_route_table *cp_route_table_new(
 {
 	if (memchr(rc->rules, '\0', sizeof(rc->rules)) == NULL ||
 		memchr(rc->def, '\0', sizeof(rc->def)) == NULL) {
-		errf(err, errlen, "routing config is not NUL-terminated");
+		tg_errf(err, errlen, "routing config is not NUL-terminated");
 		errno = EINVAL;
 		return NULL;
 	}
@@ -690,7 +680,7 @@ static int validate_default(const void *value, char *err, size_t errlen)
 		return 0;
 	why = target_parse(s, strlen(s), &tg);
 	if (why) {
-		errf(err, errlen, "bad target '%s': %s", quote(q, sizeof(q), s, strlen(s)), why);
+		tg_errf(err, errlen, "bad target '%s': %s", quote(q, sizeof(q), s, strlen(s)), why);
 		return -EINVAL;
 	}
 	return 0;
