@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tg_stats.h"
 
@@ -80,7 +81,14 @@ int cp_dpstats_dump(struct cp_dpstats *s, FILE *out, FILE *err)
 		for (unsigned b = 0; b < nb; b++) {
 			struct tg_stats_snapshot snap;
 
+			/* a writer preempted inside its update (two workers sharing a core) holds
+			 * the block for a scheduler tick or more: this is the command line, not
+			 * the loop, so wait for it (1 ms steps, up to a second) */
 			rc = tg_stats_read(s->seg, k, b, &snap);
+			for (int i = 0; rc == -EAGAIN && i < 1000; i++) {
+				nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+				rc = tg_stats_read(s->seg, k, b, &snap);
+			}
 			if (rc < 0) {
 				fprintf(err, "%s block %u stayed busy\n", kind_names[k], b);
 				return rc;
