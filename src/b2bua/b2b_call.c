@@ -392,14 +392,21 @@ static int tg_family_of(const struct sockaddr_storage *ss)
 
 /* ---- setup ------------------------------------------------------------------------------ */
 
-static void leg_free_msgs(struct b2b *b, struct b2b_leg *l)
+/* The 2xx got where it was going (its ACK, or another request in the dialog): stop resending */
+static void stop_2xx_rtx(struct b2b_leg *l)
 {
-	cp_timer_stop(b->p.loop, &l->rtx);
+	cp_timer_stop(l->call->co->p.loop, &l->rtx);
 	if (l->ok2xx)
 		osip_message_free(l->ok2xx);
+	l->ok2xx = NULL;
+}
+
+static void leg_free_msgs(struct b2b_leg *l)
+{
+	stop_2xx_rtx(l);
 	if (l->ack)
 		osip_message_free(l->ack);
-	l->ok2xx = l->ack = NULL;
+	l->ack = NULL;
 }
 
 static void call_free(struct b2b_call *c)
@@ -418,7 +425,7 @@ static void call_free(struct b2b_call *c)
 			tg_hmap_remove(&b->dialogs, &l->node);
 			free(l->key);
 		}
-		leg_free_msgs(b, l);
+		leg_free_msgs(l);
 		cp_dialog_fini(&l->dlg);
 	}
 	cp_timer_stop(b->p.loop, &c->no_answer);
@@ -618,8 +625,7 @@ static void on_rtx(struct cp_loop *l, struct cp_timer *t, void *arg)
 		return;
 	if (cp_loop_now(l) >= leg->rtx_give_up) {
 		TG_LOG_CALL(B2B, WARN, call_id_of(c), "a", "no ACK for the 2xx: ending the call");
-		osip_message_free(leg->ok2xx);
-		leg->ok2xx = NULL;
+		stop_2xx_rtx(leg);
 		end_call(c, B2B_CDR_ERROR, 0, NULL);
 		return;
 	}
@@ -764,8 +770,6 @@ static void send_b_invite(struct b2b_call *c)
 	}
 	fill_endpoints(c, true, ep, &rw.local);
 	cp_sdp_origin_init(&c->b.origin, c->id, 1);
-	b->out.buf = b->out_buf;
-	b->out.size = sizeof(b->out_buf);
 	if (cp_sdp_rewrite(offer(c), &rw, &c->b.origin, &b->out) < 0) {
 		TG_LOG_CALL(B2B, WARN, call_id_of(c), "a", "offer not rewritten: %s", b->out.why);
 		b->c.rejected_sdp++;
@@ -946,8 +950,6 @@ static int take_answer(
 		return -EINVAL;
 	}
 	fill_endpoints(c, to->is_b, ep, &rw.local);
-	b->out.buf = b->out_buf;
-	b->out.size = sizeof(b->out_buf);
 	if (cp_sdp_rewrite(&b->scratch_sdp, &rw, &to->origin, &b->out) < 0) {
 		TG_LOG_CALL(SIP, WARN, call_id_of(c), to->is_b ? "a" : "b", "answer not usable: %s",
 			b->out.why);
@@ -1083,8 +1085,6 @@ static void relay_reinvite(
 			return;
 		}
 		fill_endpoints(c, to->is_b, ep, &rw.local);
-		b->out.buf = b->out_buf;
-		b->out.size = sizeof(b->out_buf);
 		if (cp_sdp_rewrite(&b->scratch_sdp, &rw, &to->origin, &b->out) < 0) {
 			osip_message_free(m);
 			respond(tx,
@@ -1174,13 +1174,9 @@ static void in_dialog_request(struct b2b *b, struct cp_txn *tx, osip_message_t *
 		respond(tx, cp_dialog_response(&l->dlg, req, 500, "CSeq Out of Order"));
 		return;
 	}
-	if (l->ok2xx) {
-		/* a request inside the dialog proves our 2xx arrived even if its ACK was lost:
-		 * retransmitting it further would only confuse the peer */
-		cp_timer_stop(b->p.loop, &l->rtx);
-		osip_message_free(l->ok2xx);
-		l->ok2xx = NULL;
-	}
+	/* a request inside the dialog proves our 2xx arrived even if its ACK was lost:
+	 * retransmitting it further would only confuse the peer */
+	stop_2xx_rtx(l);
 	if (MSG_IS_BYE(req)) {
 		respond(tx, cp_dialog_response(&l->dlg, req, 200, NULL));
 		l->bye_received = true;
@@ -1272,9 +1268,7 @@ static void on_ack(void *arg, osip_message_t *ack, const struct cp_sip_peer *fro
 
 	free(key);
 	if (l && l->ok2xx) {
-		cp_timer_stop(b->p.loop, &l->rtx);
-		osip_message_free(l->ok2xx);
-		l->ok2xx = NULL;
+		stop_2xx_rtx(l);
 		if (l->call->terminating)
 			maybe_finalize(l->call);
 	}
@@ -1306,16 +1300,9 @@ static void on_response(void *arg, struct cp_txn *tx, osip_message_t *resp)
 static void on_stray_2xx(void *arg, osip_message_t *resp, const struct cp_sip_peer *from)
 {
 	struct b2b *b = arg;
-	osip_generic_param_t *tag = NULL;
-	char *key = NULL;
-	struct b2b_leg *l = NULL;
+	char *key = cp_dialog_key_of_response(resp);
+	struct b2b_leg *l = key ? leg_find(b, key) : NULL;
 
-	/* our B-leg dialogs are keyed by our tag, which a response carries in From (our Call-IDs
-	 * have no host part) */
-	if (osip_from_get_tag(resp->from, &tag) == 0 && tag && tag->gvalue && resp->call_id &&
-		resp->call_id->number && !resp->call_id->host &&
-		asprintf(&key, "%s|%s", resp->call_id->number, tag->gvalue) >= 0)
-		l = leg_find(b, key);
 	free(key);
 	if (l && l->ack)
 		cp_txn_send_stateless(b->txn, l->ack, &l->dlg.peer);
@@ -1397,6 +1384,9 @@ struct b2b *b2b_new(const struct b2b_params *p)
 	if (!b)
 		return NULL;
 	b->p = *p;
+	/* the rewrites' scratch output: cp_sdp never moves buf or size */
+	b->out.buf = b->out_buf;
+	b->out.size = sizeof(b->out_buf);
 	if (tg_hmap_init(&b->dialogs, 1024) < 0 || tg_hmap_init(&b->calls, 1024) < 0) {
 		b2b_free(b);
 		return NULL;

@@ -207,15 +207,24 @@ char *cp_dialog_key(const struct cp_dialog *d)
 	return asprintf(&k, "%s|%s", d->call_id, d->local_tag) < 0 ? NULL : k;
 }
 
-char *cp_dialog_key_of_request(const osip_message_t *req)
+static char *key_of(const osip_call_id_t *call_id, const char *our_tag)
 {
-	const char *tag = tag_of(req->to);
-	char *cid = call_id_text(req->call_id), *k = NULL;
+	char *cid = call_id_text(call_id), *k = NULL;
 
-	if (tag && cid && asprintf(&k, "%s|%s", cid, tag) < 0)
+	if (our_tag && cid && asprintf(&k, "%s|%s", cid, our_tag) < 0)
 		k = NULL;
 	free(cid);
 	return k;
+}
+
+char *cp_dialog_key_of_request(const osip_message_t *req)
+{
+	return key_of(req->call_id, tag_of(req->to));
+}
+
+char *cp_dialog_key_of_response(const osip_message_t *resp)
+{
+	return key_of(resp->call_id, tag_of(resp->from));
 }
 
 void cp_dialog_uac_response(struct cp_dialog *d, const osip_message_t *resp)

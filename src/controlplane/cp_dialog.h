@@ -57,6 +57,8 @@ void cp_dialog_fini(struct cp_dialog *d);
 char *cp_dialog_key(const struct cp_dialog *d);
 /* The same key computed from an incoming request (Call-ID and To tag); NULL if no To tag. */
 char *cp_dialog_key_of_request(const osip_message_t *req);
+/* ... and from a response to a request we sent (Call-ID and From tag); NULL if no From tag. */
+char *cp_dialog_key_of_response(const osip_message_t *resp);
 
 /*
  * A response on the UAC side: learns the peer's tag (first one wins), its Contact as the target

@@ -396,6 +396,33 @@ static osip_message_t *b_response(
 	return m;
 }
 
+/* A retransmitted 2xx finds the UAC dialog it belongs to: our tag is in its From. */
+static void test_key_of_response(void **state)
+{
+	struct cp_dialog d;
+	struct cp_sip_peer p;
+	osip_message_t *inv, *r, *resp;
+	char *k, *kr;
+
+	(void)state;
+	peer_v4(&p, "10.2.2.2", 5080);
+	assert_int_equal(
+		cp_dialog_init_uac(&d, "alice", NULL, "sip:bob@10.2.2.2:5080", &p, LOCAL, NULL), 0);
+	inv = cp_dialog_request(&d, "INVITE");
+	r = reparse(inv, NULL);
+	resp = b_response(r, 200, "bobtag", "sip:bob@10.2.2.4:5090");
+	k = cp_dialog_key(&d);
+	kr = cp_dialog_key_of_response(resp);
+	assert_non_null(kr);
+	assert_string_equal(kr, k);
+	free(kr);
+	free(k);
+	osip_message_free(resp);
+	osip_message_free(r);
+	osip_message_free(inv);
+	cp_dialog_fini(&d);
+}
+
 static void test_uac_response_and_request(void **state)
 {
 	struct cp_dialog d;
@@ -917,6 +944,7 @@ int main(void)
 		cmocka_unit_test(test_init_uas_refuses_incomplete),
 		cmocka_unit_test(test_init_uac),
 		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_key_of_response),
 		cmocka_unit_test(test_request_uas),
 		cmocka_unit_test(test_uac_response_and_request),
 		cmocka_unit_test(test_uac_response_without_tag),

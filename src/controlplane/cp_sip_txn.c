@@ -65,10 +65,12 @@ static const char *branch_of(const osip_message_t *m)
  * §17.2.3: a request matches a server transaction by branch, sent-by and method (ACK matches
  * the INVITE). §17.1.3: a response matches a client transaction by branch and CSeq method. A
  * request without a branch (RFC 2543 peers) is keyed by Call-ID, CSeq number and From tag.
+ * method, when not NULL, stands for the CSeq method (a CANCEL looks for its INVITE).
  */
-static char *make_key(const osip_message_t *m, bool server)
+static char *make_key(const osip_message_t *m, bool server, const char *method)
 {
-	const char *method = m->cseq && m->cseq->method ? m->cseq->method : "";
+	if (!method)
+		method = m->cseq && m->cseq->method ? m->cseq->method : "";
 	const char *branch = branch_of(m);
 	char *key;
 	int n;
@@ -494,7 +496,7 @@ static struct cp_txn *txn_new(struct cp_txn_layer *x, osip_fsm_type_t type, osip
 
 static void rx_request(struct cp_txn_layer *x, osip_message_t *m, const struct cp_sip_peer *from)
 {
-	char *key = make_key(m, true);
+	char *key = make_key(m, true, NULL);
 	struct cp_txn *tx;
 	type_t type;
 
@@ -535,7 +537,7 @@ static void rx_request(struct cp_txn_layer *x, osip_message_t *m, const struct c
 
 static void rx_response(struct cp_txn_layer *x, osip_message_t *m, const struct cp_sip_peer *from)
 {
-	char *key = make_key(m, false);
+	char *key = make_key(m, false, NULL);
 	struct cp_txn *tx = key ? find(x, key) : NULL;
 	osip_event_t *e;
 
@@ -592,7 +594,7 @@ int cp_txn_respond(struct cp_txn *tx, osip_message_t *resp)
 struct cp_txn *cp_txn_request(
 	struct cp_txn_layer *x, osip_message_t *req, const struct cp_sip_peer *to, void *owner)
 {
-	char *key = make_key(req, false);
+	char *key = make_key(req, false, NULL);
 	struct cp_txn *tx;
 	osip_event_t *e;
 
@@ -638,23 +640,11 @@ struct cp_txn *cp_txn_cancel_target(struct cp_txn_layer *x, struct cp_txn *cance
 	osip_message_t *m = cp_txn_msg(cancel);
 	const char *branch = m ? branch_of(m) : NULL;
 	osip_via_t *via = m ? osip_list_get(&m->vias, 0) : NULL;
-	char *key = NULL;
+	char *key;
 	struct cp_txn *tx;
 
-	if (!branch || !via)
+	if (!branch || !via || !(key = make_key(m, true, "INVITE")))
 		return NULL;
-	if (!strncmp(branch, "z9hG4bK", 7)) {
-		if (asprintf(&key, "S|INVITE|%s|%s:%s", branch, via->host ? via->host : "",
-			    via->port ? via->port : "5060") < 0)
-			return NULL;
-	} else {
-		osip_generic_param_t *tag = NULL;
-
-		osip_from_get_tag(m->from, &tag);
-		if (asprintf(&key, "O|INVITE|%s|%s|%s", m->call_id->number, m->cseq->number,
-			    tag && tag->gvalue ? tag->gvalue : "") < 0)
-			return NULL;
-	}
 	tx = find(x, key);
 	free(key);
 	return tx;
