@@ -80,7 +80,9 @@ static struct b2b_remote remote_of(const struct cp_sdp_stream *st)
 struct b2b_media {
 	uint64_t key_a, key_b;
 	struct tg_addr local_a, local_b;
-	struct b2b_remote toward_a; /* from A's offer: its address, direction, rtcp-mux */
+	/* from the initial offer: where its author (A; B for a late offer) wants media, in which
+	 * direction, rtcp-mux */
+	struct b2b_remote offerer;
 	bool active;
 	bool created_a, created_b;
 	struct tg_msg_ep_stats stats_a, stats_b;
@@ -90,6 +92,7 @@ struct b2b_media {
 enum dp_step {
 	STEP_NONE,
 	STEP_SEND_INVITE, /* endpoints created: send the B leg's INVITE */
+	STEP_OFFER_A,	  /* late offer: endpoints created for B's offer, send it to A in a 2xx */
 	STEP_FINALIZE,	  /* endpoints deleted: write the record, free */
 };
 
@@ -109,6 +112,7 @@ struct b2b_call {
 	char from_user[128];
 	char from_display[128];
 	int max_forwards;
+	unsigned redirects; /* 3xx followed so far */
 	struct b2b_media media[CP_SDP_MAX_MEDIA];
 	unsigned nmedia;
 	unsigned dp_pending;
@@ -126,6 +130,10 @@ struct b2b_call {
 	bool finalizing;
 	bool orphan;  /* freed by the coordinator while dataplane replies were due */
 	bool b_final; /* B's INVITE got its final response (nothing left to CANCEL) */
+	/* Late offer (RFC 3261 §13.2.1: A's INVITE had no SDP): B offers in its 2xx, A answers in
+	 * its ACK, and B's ACK carries that answer, so it waits for A's (ack_due_b). */
+	bool late;
+	bool ack_due_b;
 };
 
 struct b2b {
@@ -481,6 +489,7 @@ static void finalize(struct b2b_call *c)
 }
 
 static void send_b_invite(struct b2b_call *c);
+static void offer_to_a(struct b2b_call *c);
 
 static void dp_step_done(struct b2b_call *c)
 {
@@ -489,6 +498,8 @@ static void dp_step_done(struct b2b_call *c)
 	c->dp_next = STEP_NONE;
 	if (s == STEP_SEND_INVITE)
 		send_b_invite(c);
+	else if (s == STEP_OFFER_A)
+		offer_to_a(c);
 	else if (s == STEP_FINALIZE)
 		finalize(c);
 }
@@ -546,6 +557,22 @@ static void send_bye(struct b2b_call *c, struct b2b_leg *l)
 	apply(c, B2B_EV_BYE_SENT);
 }
 
+/* Our ACK to B's 2xx (with A's answer in it for a late offer), kept for B's retransmissions. */
+static void ack_b(struct b2b_call *c, const struct cp_sdp_out *answer)
+{
+	osip_message_t *ack = cp_dialog_ack(&c->b.dlg, c->b.invite_cseq);
+
+	c->ack_due_b = false;
+	if (!ack)
+		return;
+	if (answer)
+		set_sdp(ack, answer);
+	cp_txn_send_stateless(c->co->txn, ack, &c->b.dlg.peer);
+	if (c->b.ack)
+		osip_message_free(c->b.ack);
+	c->b.ack = ack;
+}
+
 static void send_cancel_b(struct b2b_call *c)
 {
 	osip_message_t *m;
@@ -581,6 +608,8 @@ static void end_call(
 	cp_timer_stop(b->p.loop, &c->max_dur);
 	free(c->offer_a);
 	c->offer_a = NULL;
+	if (c->ack_due_b)
+		ack_b(c, NULL); /* a late offer's 2xx still owed its ACK: the BYE comes after it */
 	if (!c->answered) {
 		if (c->b.invite_tx && !c->b_final)
 			send_cancel_b(c);
@@ -652,8 +681,9 @@ static void send_2xx_a(struct b2b_call *c, struct cp_txn *tx, osip_message_t *m)
 }
 
 /*
- * A's offer -> endpoints: plan the streams (codec filter, rejections), then create one endpoint
- * facing A (A's address family) and one facing B (the target's) per active stream.
+ * The initial offer (A's; B's for a late offer) -> endpoints: plan the streams (codec filter,
+ * rejections), then create one endpoint facing each leg per active stream: the offerer's in its
+ * media's family, the other in the family that leg signals from (A) or is routed to (B).
  */
 static int plan_media(struct b2b_call *c, char *why, size_t whylen)
 {
@@ -673,21 +703,23 @@ static int plan_media(struct b2b_call *c, char *why, size_t whylen)
 	for (unsigned i = 0; i < c->nmedia; i++) {
 		struct b2b_media *md = &c->media[i];
 
-		md->toward_a = remote_of(&b->out.streams[i]);
+		md->offerer = remote_of(&b->out.streams[i]);
 		md->key_a = c->id << KEY_SHIFT | (uint64_t)i << 1;
 		md->key_b = md->key_a | 1;
-		md->active = md->toward_a.reject == CP_SDP_REJ_NONE;
+		md->active = md->offerer.reject == CP_SDP_REJ_NONE;
 		active += md->active;
 	}
 	if (!active) {
 		snprintf(why, whylen, "no stream the appliance can relay");
 		return -EINVAL;
 	}
-	c->dp_next = STEP_SEND_INVITE;
+	c->dp_next = c->late ? STEP_OFFER_A : STEP_SEND_INVITE;
 	for (unsigned i = 0; i < c->nmedia; i++) {
 		struct b2b_media *md = &c->media[i];
-		struct tg_addr la = family_only(md->toward_a.remote.family);
-		struct tg_addr lb = family_only(tg_family_of(&c->target.addr));
+		struct tg_addr la = family_only(
+			c->late ? tg_family_of(&c->a.dlg.peer.addr) : md->offerer.remote.family);
+		struct tg_addr lb = family_only(
+			c->late ? md->offerer.remote.family : tg_family_of(&c->target.addr));
 
 		if (!md->active)
 			continue;
@@ -716,7 +748,8 @@ static void fill_endpoints(
 	}
 }
 
-static void send_b_invite(struct b2b_call *c)
+/* The initial offer rewritten for leg 'to' (its endpoints, its o=) into b->out. */
+static int rewrite_offer(struct b2b_call *c, struct b2b_leg *to)
 {
 	struct b2b *b = c->co;
 	struct cp_sdp_endpoint ep[CP_SDP_MAX_MEDIA];
@@ -728,22 +761,55 @@ static void send_b_invite(struct b2b_call *c)
 		.ncodecs = b->ncodecs,
 		.session_name = "tollgate",
 	};
+
+	fill_endpoints(c, to->is_b, ep, &rw.local);
+	return cp_sdp_rewrite(offer(c), &rw, &to->origin, &b->out);
+}
+
+/* The offerer's endpoints learn where it wants media, in the direction it offered. */
+static void point_at_offerer(struct b2b_call *c)
+{
+	for (unsigned i = 0; i < c->nmedia; i++) {
+		const struct b2b_media *md = &c->media[i];
+
+		if (md->active)
+			ep_send(c, TG_MSG_EP_UPDATE, c->late ? md->key_b : md->key_a, 0,
+				&md->offerer, NULL, false);
+	}
+}
+
+/* After a dataplane step: false if the call cannot go on (ending; media refused: 503). */
+static bool media_step_ok(struct b2b_call *c)
+{
+	if (c->terminating) {
+		maybe_finalize(c);
+		return false;
+	}
+	if (c->dp_error) {
+		c->co->c.rejected_media++;
+		TG_LOG_CALL(B2B, WARN, call_id_of(c), "-", "media not anchored (%s): 503",
+			strerror(-c->dp_error));
+		end_call(c, B2B_CDR_ERROR, 503, NULL);
+		return false;
+	}
+	return true;
+}
+
+static void copy_user(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src ? src : "");
+}
+
+static void send_b_invite(struct b2b_call *c)
+{
+	struct b2b *b = c->co;
 	struct cp_sip_peer peer;
 	char local[72], ruri[320], mf[16];
 	osip_message_t *m;
 	osip_header_t *h = NULL;
 
-	if (c->terminating) {
-		maybe_finalize(c);
+	if (!media_step_ok(c))
 		return;
-	}
-	if (c->dp_error) {
-		b->c.rejected_media++;
-		TG_LOG_CALL(B2B, WARN, call_id_of(c), "a", "media not anchored (%s): 503",
-			strerror(-c->dp_error));
-		end_call(c, B2B_CDR_ERROR, 503, NULL);
-		return;
-	}
 	if (cp_sip_transport_route(b->p.transport, (const struct sockaddr *)&c->target.addr,
 		    c->target.len, c->target.tcp, &peer, local, sizeof(local)) < 0) {
 		TG_LOG_CALL(
@@ -768,16 +834,15 @@ static void send_b_invite(struct b2b_call *c)
 		end_call(c, B2B_CDR_ERROR, 500, NULL);
 		return;
 	}
-	fill_endpoints(c, true, ep, &rw.local);
 	cp_sdp_origin_init(&c->b.origin, c->id, 1);
-	if (cp_sdp_rewrite(offer(c), &rw, &c->b.origin, &b->out) < 0) {
+	if (!c->late && rewrite_offer(c, &c->b) < 0) {
 		TG_LOG_CALL(B2B, WARN, call_id_of(c), "a", "offer not rewritten: %s", b->out.why);
 		b->c.rejected_sdp++;
 		end_call(c, B2B_CDR_ERROR, 488, NULL);
 		return;
 	}
 	m = cp_dialog_request(&c->b.dlg, "INVITE");
-	if (!m || set_sdp(m, &b->out) < 0) {
+	if (!m || (!c->late && set_sdp(m, &b->out) < 0)) {
 		if (m)
 			osip_message_free(m);
 		end_call(c, B2B_CDR_ERROR, 500, NULL);
@@ -789,12 +854,7 @@ static void send_b_invite(struct b2b_call *c)
 		h->hvalue = osip_strdup(mf);
 	}
 	c->b.invite_cseq = c->b.dlg.local_cseq - 1;
-	/* A's side: where A wants its media, in the direction it offered */
-	for (unsigned i = 0; i < c->nmedia; i++) {
-		if (c->media[i].active)
-			ep_send(c, TG_MSG_EP_UPDATE, c->media[i].key_a, 0, &c->media[i].toward_a,
-				NULL, false);
-	}
+	point_at_offerer(c);
 	c->b.invite_tx = cp_txn_request(b->txn, m, &peer, &c->b);
 	if (!c->b.invite_tx) {
 		TG_LOG_CALL(B2B, WARN, call_id_of(c), "b", "INVITE not sent to %s: 503",
@@ -804,11 +864,6 @@ static void send_b_invite(struct b2b_call *c)
 	}
 	apply(c, B2B_EV_OUTGOING_INVITE_SENT);
 	cp_timer_start(b->p.loop, &c->no_answer, b->p.cfg->no_answer_ms * TG_NS_PER_MS);
-}
-
-static void copy_user(char *dst, size_t len, const char *src)
-{
-	snprintf(dst, len, "%s", src ? src : "");
 }
 
 static void new_call(
@@ -821,6 +876,7 @@ static void new_call(
 	osip_content_type_t *ct;
 	char local[72], why[CP_SDP_WHY_LEN], ra[16];
 	int mf = 70;
+	bool late;
 
 	if (b->shutting_down || b->active >= b->p.cfg->max_calls) {
 		b->c.rejected_limit++;
@@ -852,20 +908,22 @@ static void new_call(
 	}
 	osip_message_get_body(req, 0, &body);
 	ct = osip_message_get_content_type(req);
-	if (!body || !body->body || !ct || !ct->type || !ct->subtype ||
-		strcasecmp(ct->type, "application") || strcasecmp(ct->subtype, "sdp")) {
+	late = !body || !body->body || !body->length;
+	if (!late && (!ct || !ct->type || !ct->subtype || strcasecmp(ct->type, "application") ||
+			     strcasecmp(ct->subtype, "sdp"))) {
 		b->c.rejected_sdp++;
-		respond_plain(b, tx, 488, "Offer Required (late offer not supported)", NULL, NULL);
+		respond_plain(b, tx, 415, "Unsupported Media Type (only application/sdp)", "Accept",
+			"application/sdp");
 		return;
 	}
-	if (cp_sdp_parse(&b->offer_sdp, body->body, body->length, why, sizeof(why)) < 0) {
+	if (!late && cp_sdp_parse(&b->offer_sdp, body->body, body->length, why, sizeof(why)) < 0) {
 		b->c.rejected_sdp++;
 		TG_LOG_CALL(SIP, INFO, req->call_id->number, "a", "bad SDP offer: %s", why);
 		respond_plain(b, tx, 488, "Not Acceptable Here (bad SDP)", NULL, NULL);
 		return;
 	}
 	c = calloc(1, sizeof(*c));
-	if (!c || keep_offer(c, body->body, body->length) < 0) {
+	if (!c || (!late && keep_offer(c, body->body, body->length) < 0)) {
 		if (c)
 			free(c->offer_a);
 		free(c);
@@ -877,6 +935,7 @@ static void new_call(
 	c->a.call = c;
 	c->b.call = c;
 	c->b.is_b = true;
+	c->late = late;
 	c->target = *rt;
 	c->max_forwards = mf - 1;
 	c->setup_ms = wall_ms();
@@ -907,6 +966,11 @@ static void new_call(
 	apply(c, B2B_EV_INCOMING_INVITE);
 	respond(tx, cp_sip_make_response(req, 100, "Trying", NULL));
 	cp_sdp_origin_init(&c->a.origin, c->id, 1);
+	if (late) {
+		/* no offer: B makes it in its 2xx; the endpoints wait for that */
+		send_b_invite(c);
+		return;
+	}
 	if (plan_media(c, why, sizeof(why)) < 0) {
 		b->c.rejected_sdp++;
 		TG_LOG_CALL(SIP, INFO, call_id_of(c), "a", "offer refused: %s", why);
@@ -968,6 +1032,179 @@ static int take_answer(
 	return 0;
 }
 
+/* A's INVITE gets its 2xx m (SDP set): the call is connected. */
+static void answer_a(struct b2b_call *c, osip_message_t *m, int code)
+{
+	struct b2b *b = c->co;
+
+	c->answered = true;
+	c->a_final_sent = true;
+	c->sip_code = code;
+	c->answer_ms = wall_ms();
+	c->a.dlg.confirmed = true;
+	b->c.calls_answered++;
+	apply(c, B2B_EV_ANSWERED);
+	cp_timer_stop(b->p.loop, &c->no_answer);
+	if (b->p.cfg->max_duration_ms)
+		cp_timer_start(b->p.loop, &c->max_dur, b->p.cfg->max_duration_ms * TG_NS_PER_MS);
+	send_2xx_a(c, c->a.invite_tx, m);
+}
+
+/*
+ * Late offer: B's 2xx carries the offer. Endpoints are made for it (offer_to_a follows), and
+ * B's ACK waits for A's answer. A 2xx without a usable offer ends the call (ACK, then BYE).
+ */
+static void late_offer_from_b(struct b2b_call *c, const osip_message_t *resp)
+{
+	osip_body_t *body = NULL;
+	char why[CP_SDP_WHY_LEN];
+
+	c->ack_due_b = true;
+	if (osip_message_get_body(resp, 0, &body) < 0 || !body || !body->body ||
+		keep_offer(c, body->body, body->length) < 0 || !offer(c)) {
+		TG_LOG_CALL(B2B, WARN, call_id_of(c), "b", "late offer: the 2xx has no usable SDP");
+		c->co->c.rejected_sdp++;
+		end_call(c, B2B_CDR_ERROR, 502, NULL);
+		return;
+	}
+	if (plan_media(c, why, sizeof(why)) < 0) {
+		TG_LOG_CALL(B2B, INFO, call_id_of(c), "b", "late offer refused: %s", why);
+		c->co->c.rejected_sdp++;
+		end_call(c, B2B_CDR_REJECTED, 488, NULL);
+		return;
+	}
+	if (!c->dp_pending) {
+		c->dp_next = STEP_NONE;
+		offer_to_a(c);
+	}
+}
+
+/* Late offer, endpoints made: B's offer goes to A in the 2xx, pointing at the appliance. */
+static void offer_to_a(struct b2b_call *c)
+{
+	struct b2b *b = c->co;
+	osip_message_t *m;
+
+	if (!media_step_ok(c))
+		return;
+	m = cp_dialog_response(&c->a.dlg, cp_txn_msg(c->a.invite_tx), 200, "OK");
+	if (!m || rewrite_offer(c, &c->a) < 0 || set_sdp(m, &b->out) < 0) {
+		if (m)
+			osip_message_free(m);
+		TG_LOG_CALL(
+			B2B, WARN, call_id_of(c), "b", "late offer not rewritten: %s", b->out.why);
+		end_call(c, B2B_CDR_ERROR, 500, NULL);
+		return;
+	}
+	point_at_offerer(c);
+	answer_a(c, m, 200);
+}
+
+/* Late offer: A's ACK carries the answer; rewritten, it goes to B in B's ACK. */
+static void late_answer_from_a(struct b2b_call *c, const osip_message_t *ack)
+{
+	if (take_answer(c, ack, &c->b, true) < 0) {
+		TG_LOG_CALL(
+			B2B, WARN, call_id_of(c), "a", "late offer: the ACK has no usable answer");
+		c->co->c.rejected_sdp++;
+		end_call(c, B2B_CDR_ERROR, 0, NULL);
+		return;
+	}
+	ack_b(c, &c->co->out);
+	free(c->offer_a);
+	c->offer_a = NULL;
+}
+
+/* ---- redirects (3xx) ----------------------------------------------------------------------- */
+
+/* A Contact's q (RFC 3261 §20.10) in thousandths; 1000 without one. */
+static int contact_q(osip_contact_t *ct)
+{
+	osip_generic_param_t *q = NULL;
+
+	if (osip_contact_param_get_byname(ct, "q", &q) != 0 || !q || !q->gvalue)
+		return 1000;
+	return (int)(strtod(q->gvalue, NULL) * 1000);
+}
+
+/* The 3xx and its Contacts to A, as the callee sent them (the operator chose to relay). */
+static void relay_redirect(struct b2b_call *c, const osip_message_t *resp)
+{
+	osip_message_t *m;
+
+	if (c->a_final_sent || !c->a.invite_tx)
+		return;
+	c->a_final_sent = true;
+	m = cp_dialog_response(
+		&c->a.dlg, cp_txn_msg(c->a.invite_tx), resp->status_code, resp->reason_phrase);
+	for (int i = 0; m && i < osip_list_size(&resp->contacts); i++) {
+		char *text = NULL;
+
+		if (osip_contact_to_str(osip_list_get(&resp->contacts, i), &text) == 0) {
+			osip_message_set_contact(m, text);
+			osip_free(text);
+		}
+	}
+	respond(c->a.invite_tx, m);
+	forget(&c->a.invite_tx);
+	c->co->c.redirects_relayed++;
+}
+
+/*
+ * b2bua.redirect = follow: the B leg starts again toward the best Contact of the 3xx (highest
+ * q first, then in order) that the routing table routes, from A's source, to a target of the
+ * same address family as the first (the B-facing media endpoints already have theirs). The
+ * Contact only picks a rule: the INVITE goes where that rule says, so a redirect cannot make
+ * the appliance an open relay. -ENOENT: nothing to follow (or b2bua.max_redirects reached).
+ */
+static int follow_redirect(struct b2b_call *c, const osip_message_t *resp)
+{
+	struct b2b *b = c->co;
+	const struct cp_route_target *best = NULL;
+	const char *best_user = NULL;
+	int best_q = -1;
+
+	if (c->redirects >= b->p.cfg->max_redirects)
+		return -ENOENT;
+	for (int i = 0; i < osip_list_size(&resp->contacts); i++) {
+		osip_contact_t *ct = osip_list_get(&resp->contacts, i);
+		const struct cp_route_target *rt;
+		int q;
+
+		if (!ct || !ct->url || !ct->url->host || !ct->url->scheme ||
+			strcasecmp(ct->url->scheme, "sip"))
+			continue;
+		rt = cp_route_lookup(b->p.routes, ct->url->username, ct->url->host,
+			(const struct sockaddr *)&c->a.dlg.peer.addr);
+		q = contact_q(ct);
+		if (!rt || rt->addr.ss_family != c->target.addr.ss_family || q <= best_q)
+			continue;
+		best = rt;
+		best_user = ct->url->username;
+		best_q = q;
+	}
+	if (!best)
+		return -ENOENT;
+	TG_LOG_CALL(B2B, INFO, call_id_of(c), "b", "%d from %s: following to %s@%s",
+		resp->status_code, c->target.text, best_user ? best_user : "", best->text);
+	copy_user(c->ruri_user, sizeof(c->ruri_user), best_user);
+	c->target = *best;
+	c->redirects++;
+	b->c.redirects_followed++;
+	/* the old B dialog (at most early) is over: its transaction already ACKed the 3xx */
+	if (c->b.key) {
+		tg_hmap_remove(&b->dialogs, &c->b.node);
+		free(c->b.key);
+		c->b.key = NULL;
+	}
+	leg_free_msgs(&c->b);
+	cp_dialog_fini(&c->b.dlg);
+	memset(&c->b.dlg, 0, sizeof(c->b.dlg));
+	c->b_final = false;
+	send_b_invite(c);
+	return 0;
+}
+
 static void b_invite_response(struct b2b_call *c, osip_message_t *resp)
 {
 	struct b2b *b = c->co;
@@ -994,21 +1231,19 @@ static void b_invite_response(struct b2b_call *c, osip_message_t *resp)
 		return;
 	}
 	if (code < 300) {
-		/* the B2BUA acknowledges B's 2xx itself: the B leg is a dialog of its own */
-		osip_message_t *ack = cp_dialog_ack(&c->b.dlg, c->b.invite_cseq);
-
-		if (ack) {
-			cp_txn_send_stateless(b->txn, ack, &c->b.dlg.peer);
-			if (c->b.ack)
-				osip_message_free(c->b.ack);
-			c->b.ack = ack;
-		}
 		if (c->terminating || c->a_final_sent) {
 			/* the 2xx crossed our CANCEL or A's departure: release B */
+			ack_b(c, NULL);
 			apply(c, B2B_EV_ANSWERED);
 			send_bye(c, &c->b);
 			return;
 		}
+		if (c->late) {
+			late_offer_from_b(c, resp);
+			return;
+		}
+		/* the B2BUA acknowledges B's 2xx itself: the B leg is a dialog of its own */
+		ack_b(c, NULL);
 		m = cp_dialog_response(
 			&c->a.dlg, cp_txn_msg(c->a.invite_tx), code, resp->reason_phrase);
 		if (!m || take_answer(c, resp, &c->a, true) < 0) {
@@ -1019,23 +1254,29 @@ static void b_invite_response(struct b2b_call *c, osip_message_t *resp)
 			return;
 		}
 		set_sdp(m, &b->out);
-		c->answered = true;
-		c->a_final_sent = true;
-		c->sip_code = code;
-		c->answer_ms = wall_ms();
-		c->a.dlg.confirmed = true;
 		free(c->offer_a);
 		c->offer_a = NULL;
-		b->c.calls_answered++;
-		apply(c, B2B_EV_ANSWERED);
-		cp_timer_stop(b->p.loop, &c->no_answer);
-		if (b->p.cfg->max_duration_ms)
-			cp_timer_start(
-				b->p.loop, &c->max_dur, b->p.cfg->max_duration_ms * TG_NS_PER_MS);
-		send_2xx_a(c, c->a.invite_tx, m);
+		answer_a(c, m, code);
 		return;
 	}
 	/* >= 300: the call failed on B (libosip2 sent the ACK); A hears the same status */
+	if (code < 400 && !c->terminating && !c->a_final_sent) {
+		if (b->p.cfg->redirect == B2B_REDIRECT_RELAY) {
+			apply(c, B2B_EV_REJECTED);
+			relay_redirect(c, resp);
+			end_call(c, B2B_CDR_REJECTED, code, NULL);
+			return;
+		}
+		if (follow_redirect(c, resp) == 0)
+			return;
+		TG_LOG_CALL(B2B, INFO, call_id_of(c), "b",
+			"%d not followed (no routable Contact%s)", code,
+			c->redirects ? " or too many redirects" : "");
+		apply(c, B2B_EV_REJECTED);
+		final_to_a(c, 480, "Temporarily Unavailable", NULL, NULL);
+		end_call(c, B2B_CDR_REJECTED, 480, NULL);
+		return;
+	}
 	if (!c->terminating) {
 		apply(c, B2B_EV_REJECTED);
 		final_to_a(c, code, resp->reason_phrase, NULL, NULL);
@@ -1267,6 +1508,8 @@ static void on_ack(void *arg, osip_message_t *ack, const struct cp_sip_peer *fro
 	struct b2b_leg *l = key ? leg_find(b, key) : NULL;
 
 	free(key);
+	if (l && !l->is_b && l->call->ack_due_b && !l->call->terminating)
+		late_answer_from_a(l->call, ack);
 	if (l && l->ok2xx) {
 		stop_2xx_rtx(l);
 		if (l->call->terminating)
@@ -1398,6 +1641,36 @@ struct b2b *b2b_new(const struct b2b_params *p)
 	}
 	parse_codecs(b);
 	return b;
+}
+
+unsigned b2b_drain(struct b2b *b)
+{
+	uint64_t *ids;
+	size_t n = 0;
+
+	if (b->shutting_down)
+		return b->in_memory;
+	b->shutting_down = true;
+	/* ids first: ending a call can free it, and the table must not change under the walk */
+	ids = malloc(sizeof(*ids) * (b->calls.count + 1));
+	if (!ids)
+		return b->in_memory;
+	for (size_t i = 0; i < b->calls.nbuckets; i++)
+		for (struct tg_hnode *nd = b->calls.buckets[i]; nd; nd = nd->next)
+			ids[n++] = ((struct b2b_call *)nd)->id;
+	for (size_t i = 0; i < n; i++) {
+		struct b2b_call *c = call_find(b, ids[i]);
+
+		if (!c || c->terminating)
+			continue;
+		c->reason_hdr = "SIP;cause=503;text=\"appliance shutting down\"";
+		apply(c, B2B_EV_TERMINATE_REQUESTED);
+		end_call(c, B2B_CDR_SHUTDOWN, 503, NULL);
+	}
+	free(ids);
+	TG_LOG(B2B, NOTICE, "shutting down: %zu call(s) ended, %u still finishing", n,
+		b->in_memory);
+	return b->in_memory;
 }
 
 void b2b_free(struct b2b *b)

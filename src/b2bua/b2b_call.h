@@ -45,6 +45,8 @@ struct b2b_counters {
 	uint64_t rejected_sdp;	 /* 488 */
 	uint64_t rejected_media; /* 503: the dataplane could not anchor the media */
 	uint64_t cancelled;
+	uint64_t redirects_followed; /* 3xx answered by a new INVITE to a Contact */
+	uint64_t redirects_relayed;  /* 3xx passed to A (b2bua.redirect = relay) */
 	uint64_t no_answer;
 	uint64_t media_timeouts;
 	uint64_t max_duration;
@@ -57,6 +59,12 @@ struct b2b_counters {
 struct b2b;
 
 struct b2b *b2b_new(const struct b2b_params *p);
+/*
+ * Graceful stop: from now on new INVITEs get 503, and every call in progress is ended (BYE with
+ * a Reason on answered legs, CANCEL / 503 on ringing ones; records with reason "shutdown").
+ * Returns the calls still in memory (0: done); call again to poll.
+ */
+unsigned b2b_drain(struct b2b *b);
 /* Ends what is left (records with reason "shutdown") and frees everything. */
 void b2b_free(struct b2b *b);
 

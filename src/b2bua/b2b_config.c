@@ -4,6 +4,8 @@
 
 #define B2B_CFG(member) TG_CFG_AT(struct b2b_config, member)
 
+static const char *const redirect_modes[] = {"follow", "relay", NULL};
+
 static const struct tg_cfg_key b2b_keys[] = {
 	{"b2bua", "max_calls", TG_CFG_UINT, B2B_CFG(max_calls), .def = "100000", .min = 1,
 		.max = 10000000, .flags = TG_CFG_LIVE,
@@ -26,6 +28,16 @@ static const struct tg_cfg_key b2b_keys[] = {
 	{"b2bua", "latch", TG_CFG_BOOL, B2B_CFG(latch), .def = "true",
 		.help = "Symmetric RTP: each leg's media address is learned from its first packet "
 			"and only that source is accepted afterwards."},
+	{"b2bua", "redirect", TG_CFG_ENUM, B2B_CFG(redirect), .def = "follow",
+		.choices = redirect_modes, .flags = TG_CFG_LIVE,
+		.help = "A 3xx from the callee: follow (a new INVITE to its Contacts in order, "
+			"each through the routing table, so a redirect can only reach a "
+			"configured route; the caller never sees the callee's network) or relay "
+			"(the 3xx and its Contacts go to the caller)."},
+	{"b2bua", "max_redirects", TG_CFG_UINT, B2B_CFG(max_redirects), .def = "3", .min = 0,
+		.max = 16, .flags = TG_CFG_LIVE,
+		.help = "redirect = follow: at most this many 3xx followed per call (loops "
+			"end); past it, or with no routable Contact, the caller gets 480."},
 };
 
 int b2b_config_register(struct tg_cfg *cfg, struct b2b_config *bc)

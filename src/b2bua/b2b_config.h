@@ -8,6 +8,11 @@
 
 #include "tg_config.h"
 
+enum b2b_redirect {
+	B2B_REDIRECT_FOLLOW, /* a 3xx from the callee is followed through the routing table */
+	B2B_REDIRECT_RELAY,  /* a 3xx goes to the caller with its Contacts */
+};
+
 struct b2b_config {
 	uint32_t max_calls;
 	uint32_t retry_after_s;
@@ -15,6 +20,8 @@ struct b2b_config {
 	uint64_t no_answer_ms;
 	char codecs[512];
 	bool latch;
+	int redirect; /* enum b2b_redirect */
+	uint32_t max_redirects;
 };
 
 int b2b_config_register(struct tg_cfg *cfg, struct b2b_config *bc);

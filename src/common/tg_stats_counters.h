@@ -32,6 +32,7 @@
 	X(tx_bytes, "bytes sent")                                                                  \
 	X(relayed, "RTP/RTCP packets relayed to a peer endpoint")                                  \
 	X(rtcp, "RTCP packets received on media endpoints")                                        \
+	X(relatched, "latched sources given up for the signalled remote, which sent meanwhile")    \
 	X(exc_to_kernel, "packets handed to the exception path (TAP)")                             \
 	X(exc_from_kernel, "packets the kernel sent out through the port")                         \
 	X(cmds, "channel commands handled by this lcore")                                          \

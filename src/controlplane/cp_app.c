@@ -119,19 +119,61 @@ static void status_timer(struct cp_loop *l, struct cp_timer *t, void *arg)
 		cp_timer_start(l, t, app->cfg.status_interval_ms * TG_NS_PER_MS);
 }
 
+#define DRAIN_CHECK_NS (50 * TG_NS_PER_MS)
+
+static void drain_check(struct cp_loop *l, struct cp_timer *t, void *arg)
+{
+	struct cp_app *app = arg;
+	unsigned left = app->drain(app->hook_arg);
+
+	if (left == 0) {
+		TG_LOG(CP, NOTICE, "every call ended: stopping");
+		cp_loop_stop(l);
+	} else if (cp_loop_now(l) >= app->drain_deadline_ns) {
+		TG_LOG(CP, WARN, "shutdown grace over with %u call(s) still ending: stopping",
+			left);
+		cp_loop_stop(l);
+	} else {
+		cp_timer_start(l, t, DRAIN_CHECK_NS);
+	}
+}
+
+/* The first stop request drains the calls (controlplane.shutdown_grace); a second one, or no
+ * session layer, stops the loop at once. */
+static void request_stop(struct cp_app *app, const char *why)
+{
+	unsigned left;
+
+	if (app->drain_deadline_ns || !app->drain || !app->cfg.shutdown_grace_ms) {
+		TG_LOG(CP, NOTICE, "%s: stopping", why);
+		cp_loop_stop(app->loop);
+		return;
+	}
+	left = app->drain(app->hook_arg);
+	if (!left) {
+		TG_LOG(CP, NOTICE, "%s: stopping", why);
+		cp_loop_stop(app->loop);
+		return;
+	}
+	TG_LOG(CP, NOTICE, "%s: ending %u call(s), at most %" PRIu64 " ms", why, left,
+		app->cfg.shutdown_grace_ms);
+	app->drain_deadline_ns = cp_loop_now(app->loop) + app->cfg.shutdown_grace_ms * TG_NS_PER_MS;
+	cp_timer_start(app->loop, &app->drain_timer, DRAIN_CHECK_NS);
+}
+
 static void duration_timer(struct cp_loop *l, struct cp_timer *t, void *arg)
 {
-	TG_LOG(CP, INFO, "run time over");
-	cp_loop_stop(l);
+	request_stop(arg, "run time over");
 }
 
 static void on_signal_fd(struct cp_loop *l, int fd, uint32_t events, void *arg)
 {
 	struct signalfd_siginfo si;
+	char why[32] = "signal";
 
 	if (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-		TG_LOG(CP, NOTICE, "signal %u: stopping", si.ssi_signo);
-	cp_loop_stop(l);
+		snprintf(why, sizeof(why), "signal %u", si.ssi_signo);
+	request_stop(arg, why);
 }
 
 static void on_dp_state(struct cp_dp *dp, enum cp_dp_state st, void *arg)
@@ -219,6 +261,7 @@ int cp_app_start(struct cp_app *app)
 	cp_timer_init(&app->ping_timer, ping_timer, app);
 	cp_timer_init(&app->status_timer, status_timer, app);
 	cp_timer_init(&app->duration_timer, duration_timer, app);
+	cp_timer_init(&app->drain_timer, drain_check, app);
 	if (app->cfg.ping_interval_ms)
 		cp_timer_start(
 			app->loop, &app->ping_timer, app->cfg.ping_interval_ms * TG_NS_PER_MS);

@@ -39,6 +39,8 @@ struct cp_app {
 	struct cp_timer ping_timer;
 	struct cp_timer status_timer;
 	struct cp_timer duration_timer;
+	struct cp_timer drain_timer;
+	uint64_t drain_deadline_ns; /* 0: not draining */
 	int sig_fd;
 	struct cp_ping_stats ping[CP_MAX_LCORES];
 	uint64_t ping_seq;
@@ -50,6 +52,9 @@ struct cp_app {
 	void (*dp_event)(void *arg, const struct tg_msg *ev);
 	void (*dp_restarted)(void *arg);
 	void (*status)(void *arg);
+	/* Graceful stop: begins (once) ending what the session layer has in progress and
+	 * returns how much is left; the loop stops when that reaches 0 or the grace is over. */
+	unsigned (*drain)(void *arg);
 	void *hook_arg;
 };
 

@@ -27,6 +27,14 @@ static const struct tg_cfg_key cp_keys[] = {
 	{"controlplane", "status_interval", TG_CFG_DURATION, CC(status_interval_ms), .def = "5s",
 		.min = 0, .max = 3600000, .flags = TG_CFG_LIVE,
 		.help = "How often a status line is logged (0: never)."},
+	{"controlplane", "shutdown_grace", TG_CFG_DURATION, CC(shutdown_grace_ms), .def = "5s",
+		.min = 0, .max = 600000, .flags = TG_CFG_LIVE,
+		.help = "On SIGTERM/SIGINT (or the end of --duration), new calls are refused 503 "
+			"and "
+			"every call in progress is ended with a BYE carrying a Reason; the process "
+			"exits when they are all done, or after this long. A second signal exits "
+			"at "
+			"once. 0: exit at once (the calls' records are still written)."},
 	{"sip", "listen", TG_CFG_STRING, CC(sip_listen), .def = "127.0.0.1:5060",
 		.help = "Where SIP is received over UDP: ADDR:PORT or [ADDR6]:PORT, several "
 			"separated by "

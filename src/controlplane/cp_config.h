@@ -14,6 +14,7 @@ struct cp_config {
 	uint32_t backlog_max;
 	uint64_t ping_interval_ms;
 	uint64_t status_interval_ms;
+	uint64_t shutdown_grace_ms;
 	char sip_listen[256]; /* [sip] */
 	char sip_user_agent[64];
 };

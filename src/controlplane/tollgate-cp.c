@@ -47,6 +47,11 @@ static void hook_dp_restarted(void *arg)
 	b2b_dp_restarted(((struct session *)arg)->b2b);
 }
 
+static unsigned hook_drain(void *arg)
+{
+	return b2b_drain(((struct session *)arg)->b2b);
+}
+
 static void hook_status(void *arg)
 {
 	struct session *s = arg;
@@ -121,6 +126,7 @@ static int session_start(struct session *s, struct cp_app *app)
 	app->dp_event = hook_dp_event;
 	app->dp_restarted = hook_dp_restarted;
 	app->status = hook_status;
+	app->drain = hook_drain;
 	app->hook_arg = s;
 	cp_timer_init(&s->cdr_timer, cdr_tick, s);
 	cp_timer_start(app->loop, &s->cdr_timer, TG_NS_PER_S);

@@ -552,8 +552,22 @@ static inline unsigned relay_one(struct dp_lcore *lc, struct rte_mbuf *m, const 
 			dp_ep_learned_write(ep, &l);
 		} else if (p->family != l.src.family || !addr_eq(p->family, p->src, l.src.a) ||
 			   (!is_rtcp && p->sport != l.src.port)) {
-			v[TG_DPC_drop_foreign_source]++;
-			goto drop;
+			/* The signalled remote outranks what was latched: a phone that starts
+			 * sending before it has its port (SIPp sends from port 0 first), or an
+			 * early stray, must not lock the real source out for the whole call. */
+			if (is_rtcp || p->family != c.remote.family || p->sport != c.remote.port ||
+				!addr_eq(p->family, p->src, c.remote.a)) {
+				v[TG_DPC_drop_foreign_source]++;
+				goto drop;
+			}
+			l.src.family = p->family;
+			memcpy(l.src.a, p->src, 16);
+			l.src.port = p->sport;
+			l.rtcp_port = 0;
+			memcpy(l.mac, eth_src, 6);
+			l.have_mac = 1;
+			dp_ep_learned_write(ep, &l);
+			v[TG_DPC_relatched]++;
 		} else if (is_rtcp && l.rtcp_port != p->sport) {
 			l.rtcp_port = p->sport;
 			dp_ep_learned_write(ep, &l);

@@ -988,6 +988,21 @@ static void test_latching(void **state)
 	send1(PA, rtp_to(ida, &nat, &mac_nat, 5, pl, &len));
 	none_sent();
 	DELTAS({C(drop_foreign_source), 1});
+	/* the signalled remote outranks a latched source: it sends, it is latched (a phone whose
+	 * first packets left from another port must not be locked out for the whole call) */
+	send1(PA, rtp_to(ida, &rem_new, &mac_ra, 6, pl, &len));
+	e = expect_to(idb, &mac_rb, &rem_b, false, pl, len);
+	out_check(take(PB), &e, NULL);
+	DELTAS({C(relatched), 1}, {C(relayed), 1}, {C(tx_pkts), 1});
+	assert_int_equal(eps[ida].learned.src.port, rem_new.port);
+	send1(PB, rtp_to(idb, &rem_b, &mac_rb, 4, pl, &len));
+	e = expect_to(ida, &mac_ra, &rem_new, false, pl, len);
+	out_check(take(PA), &e, NULL);
+	DELTAS({C(relayed), 1}, {C(tx_pkts), 1});
+	/* and what was latched before is foreign from then on */
+	send1(PA, rtp_to(ida, &moved, &mac_ra, 7, pl, &len));
+	none_sent();
+	DELTAS({C(drop_foreign_source), 1});
 	pool_check();
 }
 

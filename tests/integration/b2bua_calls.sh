@@ -5,7 +5,7 @@
 # appliance's address (198.18.0.1) in the appliance's namespace where tollgate-cp listens. SIP
 # reaches the control plane through the exception path; RTP is relayed by the dataplane.
 # Checked: basic calls with media both ways, callee hang-up, 486, 404, CANCEL, no answer -> 408,
-# re-INVITE, UPDATE, 503 at max calls, retransmissions under 10% loss, topology hiding on the wire
+# re-INVITE, UPDATE, late offer, 3xx followed (through the routing table) or relayed, 503 at max calls, retransmissions under 10% loss, topology hiding on the wire
 # (tshark in the peers' namespace) and in what the callee saw, and the call records.
 . "$(dirname "$0")/lib.sh"
 
@@ -25,10 +25,10 @@ start_cp() {
 	local name=$1
 	shift
 	start_bg "$name" ip netns exec "$APP_NS" "$CP" --instance "$INSTANCE" \
-		--set sip.listen=$APP4:5060 --set "routing.rules=1*@* => $CALLEE:5090" \
+		--set sip.listen=$APP4:5060 --set "routing.rules=1*@* => $CALLEE:5090, 3*@* => $CALLEE:5092" \
 		--set cdr.path="$CDR" --set controlplane.status_interval=1s \
 		--set controlplane.dp_timeout=10s "$@"
-	wait_log "$name" "sessions: 1 routing rules" 10
+	wait_log "$name" "sessions: 2 routing rules" 10
 	wait_log "$name" "dataplane up" 10
 }
 
@@ -166,17 +166,61 @@ grep -q "event=update status=200 dir=recvonly c=$APP4" "$WORK/uac_update.sipp.lo
 wait_log cp "ended 9," 10
 pass "UPDATE relayed: offer and answer rewritten to the appliance's media"
 
+# 6c. a 302 from the callee: followed to its best routable Contact (3001 -> the second callee
+# on 5092 by rule "3*@*"), never to a Contact without a route (9999@198.18.0.99)
+callee uas_moved uas_redirect.xml 1 -key contact "sip:3001@$CALLEE:5092"
+in_peers timeout 60 sipp -sf "$SIPP_DIR/uas_answer.xml" -i $CALLEE -p 5092 -mi $CALLEE -mp 16100 \
+	-m 1 -timeout 50 -nostdin -trace_logs -log_file "$WORK/uas_moved2.sipp.log" \
+	>"$WORK/uas_moved2.log" 2>&1 &
+moved2_pid=$!
+TG_PIDS+=($moved2_pid)
+sleep 0.5
+caller uac_302 uac_basic.xml 1 -s 1012 -d 500 || fail "302 followed: $(tail -5 "$WORK/uac_302.log")"
+wait "$uas_moved_pid" || fail "302: the first callee saw a failure"
+wait "$moved2_pid" || fail "302: the second callee saw a failure: $(tail -5 "$WORK/uas_moved2.log")"
+grep -q "INVITE sip:3001@$CALLEE" "$WORK/uas_moved2.sipp.log" ||
+	fail "the followed INVITE's Request-URI: $(grep -m1 INVITE "$WORK/uas_moved2.sipp.log")"
+wait_log cp "ended 10," 10
+tail -1 "$CDR" | grep -q '"end_reason":"normal-clearing-a","sip_code":200' ||
+	fail "the redirected call's record: $(tail -1 "$CDR")"
+pass "302 followed: the call reached the routable Contact, the caller never saw the 302"
+
+callee uas_moved_nr uas_redirect.xml 1 -key contact "sip:9001@$CALLEE:5092"
+caller uac_302nr uac_expect_reject.xml 1 -s 1013 || fail "302 unroutable: $(tail -5 "$WORK/uac_302nr.log")"
+grep -q "status=480" "$WORK/uac_302nr.sipp.log" || fail "the caller did not get 480: $(cat "$WORK/uac_302nr.sipp.log")"
+wait_log cp "ended 11," 10
+pass "302 without a routable Contact: 480 to the caller, nothing sent to the Contacts"
+
+# 6d. late offer: A's INVITE has no SDP, B offers in its 2xx, A answers in its ACK, B's ACK
+# carries that answer; every SDP each side sees points at the appliance, media flows both ways
+callee uas_late uas_late.xml 1 -rtp_echo
+caller uac_late uac_late.xml 1 -s 1015 -d 1500 -set media 1 || fail "late offer: $(tail -5 "$WORK/uac_late.log")"
+wait "$uas_late_pid" || fail "late offer: the callee saw a failure: $(tail -5 "$WORK/uas_late.log")"
+grep -q "event=invite content-length=0" "$WORK/uas_late.sipp.log" || fail "the callee's INVITE had a body"
+grep -q "event=offer status=200 c=$APP4 " "$WORK/uac_late.sipp.log" ||
+	fail "the caller's offer: $(grep event=offer "$WORK/uac_late.sipp.log")"
+grep -q "event=ack c=$APP4 " "$WORK/uas_late.sipp.log" ||
+	fail "the callee's answer in the ACK: $(grep event=ack "$WORK/uas_late.sipp.log")"
+wait_log cp "ended 12," 10
+tail -1 "$CDR" | python3 -c '
+import json, sys
+r = json.loads(sys.stdin.read())
+assert r["end_reason"] == "normal-clearing-a" and r["sip_code"] == 200, r
+assert r["media"]["from_a"]["packets"] > 50 and r["media"]["from_b"]["packets"] > 20, r["media"]
+' || fail "the late-offer call's record: $(tail -1 "$CDR")"
+pass "late offer: B's offer to A in the 2xx, A's answer to B in the ACK, RTP both ways"
+
 # 7. retransmissions: 10% loss on both peers, every call completes
 callee uas_lost uas_answer.xml 20 -lost 10
 caller uac_lost uac_basic.xml 20 -s 1007 -r 10 -lost 10 -d 1000 ||
 	fail "-lost 10: $(grep -E 'Successful|Failed' "$WORK/uac_lost.log" | tr -s ' ')"
 wait "$uas_lost_pid" || true
-wait_log cp "ended 29," 40
+wait_log cp "ended 32," 40
 pass "20 calls with 10% loss on both peers: all completed (retransmissions at work)"
 stop_cp cp
 
 # 8. no answer: the B2BUA cancels B and answers the caller 408
-start_cp cp_na --set b2bua.no_answer_timeout=1s
+start_cp cp_na --set b2bua.no_answer_timeout=1s --set b2bua.redirect=relay
 callee uas_na uas_noanswer.xml 1
 caller uac_na uac_expect_reject.xml 1 -s 1008 || fail "no answer: $(tail -5 "$WORK/uac_na.log")"
 grep -q "status=408" "$WORK/uac_na.sipp.log" || fail "the caller did not get 408"
@@ -184,6 +228,14 @@ wait "$uas_na_pid" || fail "no answer: the callee was not cancelled"
 wait_log cp_na "ended 1," 10
 [[ $(cdr_count '"end_reason":"no-answer"') -eq 1 ]] || fail "no record no-answer"
 pass "no answer: B cancelled, 408 to the caller"
+
+# 8b. b2bua.redirect = relay: the 302 and its Contacts go to the caller
+callee uas_moved_rl uas_redirect.xml 1 -key contact "sip:3001@$CALLEE:5092"
+caller uac_302rl uac_expect_reject.xml 1 -s 1014 || fail "302 relayed: $(tail -5 "$WORK/uac_302rl.log")"
+grep -q "status=302 .*contact=.*9999@198.18.0.99.* contact2=.*sip:3001@$CALLEE:5092" "$WORK/uac_302rl.sipp.log" ||
+	fail "the caller did not get the 302 with its Contact: $(cat "$WORK/uac_302rl.sipp.log")"
+wait_log cp_na "ended 2," 10
+pass "b2bua.redirect=relay: the 302 reaches the caller with the callee's Contacts"
 stop_cp cp_na
 
 # 9. max calls: one call up, the next one gets 503 with Retry-After
@@ -199,5 +251,29 @@ grep -q "status=503 .*retry-after=7" "$WORK/uac_503.sipp.log" || fail "no 503 wi
 wait "$first" || fail "the call in progress failed"
 pass "max_calls: 503 with Retry-After while the limit is reached"
 stop_cp cp_max
-[[ $(grep -c . "$CDR") -ge 31 ]] || fail "records missing: $(grep -c . "$CDR")"
+
+# 10. graceful stop: SIGTERM with a call up -> BYE with a Reason on both legs, the record
+# written (shutdown), the process gone well within controlplane.shutdown_grace
+start_cp cp_drain --set controlplane.shutdown_grace=10s
+wait "$uas_max_pid" || true # its port is the next callee's
+callee uas_drain uas_answer.xml 1
+in_peers timeout 60 sipp -sf "$SIPP_DIR/uac_wait_bye.xml" "$APP4:5060" -i $CALLER -p 5083 -mi $CALLER \
+	-mp 17200 -m 1 -s 1016 -timeout 30 -nostdin -trace_logs -log_file "$WORK/uac_drain.sipp.log" \
+	>"$WORK/uac_drain.log" 2>&1 &
+drain_caller=$!
+TG_PIDS+=($drain_caller)
+wait_log cp_drain "answered 1," 10
+t0=$(date +%s%N)
+kill -TERM "$cp_drain_pid"
+wait "$cp_drain_pid" 2>/dev/null || true
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+wait "$drain_caller" || fail "graceful stop: the caller saw a failure: $(tail -5 "$WORK/uac_drain.log")"
+wait "$uas_drain_pid" || fail "graceful stop: the callee saw a failure"
+grep -Eq 'event=bye reason= ?SIP;cause=503;text="appliance shutting down"' "$WORK/uac_drain.sipp.log" ||
+	fail "the caller's BYE: $(grep event=bye "$WORK/uac_drain.sipp.log")"
+grep -q "ending 1 call(s)" "$WORK/cp_drain.log" || fail "no drain logged"
+[[ $ms -lt 8000 ]] || fail "the stop took $ms ms"
+tail -1 "$CDR" | grep -q '"end_reason":"shutdown"' || fail "the drained call's record: $(tail -1 "$CDR")"
+pass "SIGTERM drains: BYE with Reason to both legs, record written, exit after $ms ms"
+[[ $(grep -c . "$CDR") -ge 35 ]] || fail "records missing: $(grep -c . "$CDR")"
 pass "every call has its record ($(grep -c . "$CDR"))"
