@@ -823,10 +823,9 @@ static void send_b_invite(struct b2b_call *c)
 		size_t n = slash ? (size_t)(slash - t) : strlen(t);
 
 		snprintf(host, sizeof(host), "%.*s", (int)n, t);
-		if (c->ruri_user[0])
-			snprintf(ruri, sizeof(ruri), "sip:%s@%s", c->ruri_user, host);
-		else
-			snprintf(ruri, sizeof(ruri), "sip:%s", host);
+		/* RFC 3261 §19.1.1: the transport the route chose, for the far end's routing */
+		snprintf(ruri, sizeof(ruri), "sip:%s%s%s%s", c->ruri_user,
+			c->ruri_user[0] ? "@" : "", host, c->target.tcp ? ";transport=tcp" : "");
 	}
 	if (cp_dialog_init_uac(&c->b.dlg, c->from_user, c->from_display[0] ? c->from_display : NULL,
 		    ruri, &peer, local, b->p.user_agent) < 0 ||
@@ -1561,12 +1560,14 @@ static void on_timeout(void *arg, struct cp_txn *tx)
 		return;
 	c = l->call;
 	if (tx == l->invite_tx && l->is_b) {
-		TG_LOG_CALL(
-			B2B, INFO, call_id_of(c), "b", "no response from %s: 408", c->target.text);
+		int code = cp_txn_transport_failed(tx) ? 503 : 408;
+
+		TG_LOG_CALL(B2B, INFO, call_id_of(c), "b", "%s %s: %d",
+			code == 503 ? "could not reach" : "no response from", c->target.text, code);
 		forget(&l->invite_tx);
 		if (!c->terminating)
 			apply(c, B2B_EV_REJECTED);
-		end_call(c, B2B_CDR_REJECTED, 408, NULL);
+		end_call(c, B2B_CDR_REJECTED, code, NULL);
 	} else if (tx == l->reinvite_tx) {
 		/* the far leg never answered the relayed re-INVITE: the offerer hears 408 */
 		struct b2b_leg *from = l->is_b ? &c->a : &c->b;

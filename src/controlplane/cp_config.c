@@ -36,9 +36,9 @@ static const struct tg_cfg_key cp_keys[] = {
 			"at "
 			"once. 0: exit at once (the calls' records are still written)."},
 	{"sip", "listen", TG_CFG_STRING, CC(sip_listen), .def = "127.0.0.1:5060",
-		.help = "Where SIP is received over UDP: ADDR:PORT or [ADDR6]:PORT, several "
-			"separated by "
-			"commas. Port 0 picks a free one (tests)."},
+		.help = "Where SIP is received, over UDP and TCP on the same port: ADDR:PORT or "
+			"[ADDR6]:PORT, several separated by commas. Port 0 picks a free one "
+			"(tests). Outbound TCP connections leave from the listener's address."},
 	{"sip", "user_agent", TG_CFG_STRING, CC(sip_user_agent), .def = "tollgate",
 		.help = "The Server / User-Agent header value the appliance sends."},
 };

@@ -304,12 +304,25 @@ int cp_sip_set_body(osip_message_t *m, const char *type, const char *body, size_
 	return 0;
 }
 
-static int set_via(osip_message_t *m, const char *hostport, const char *branch)
+/* Our Via names the leg's transport: libosip2 runs the retransmission timers (A, E, G) from it,
+ * and they must not run over TCP (RFC 3261 §17.1.1.2, §17.1.2.2). */
+static int set_via(osip_message_t *m, const struct cp_dialog *d, const char *branch)
 {
 	char via[160];
 
-	snprintf(via, sizeof(via), "SIP/2.0/UDP %s;branch=z9hG4bK%s;rport", hostport, branch);
+	snprintf(via, sizeof(via), "SIP/2.0/%s %s;branch=z9hG4bK%s;rport",
+		d->peer.stream ? "TCP" : "UDP", d->local_hostport, branch);
 	return osip_message_set_via(m, via);
+}
+
+/* Our Contact on this leg; over TCP it says so, for requests the peer sends us in the dialog */
+static void set_contact(osip_message_t *m, const struct cp_dialog *d)
+{
+	char contact[128];
+
+	snprintf(contact, sizeof(contact), "<sip:tollgate@%s%s>", d->local_hostport,
+		d->peer.stream ? ";transport=tcp" : "");
+	osip_message_set_contact(m, contact);
 }
 
 static osip_message_t *base_request(struct cp_dialog *d, const char *method, uint32_t cseq)
@@ -330,7 +343,7 @@ static osip_message_t *base_request(struct cp_dialog *d, const char *method, uin
 	}
 	osip_message_set_uri(m, uri);
 	cp_sip_token(branch, 24);
-	rc |= set_via(m, d->local_hostport, branch);
+	rc |= set_via(m, d, branch);
 	for (unsigned i = 0; i < d->nroutes; i++)
 		rc |= osip_message_set_route(m, d->routes[i]);
 	snprintf(buf, sizeof(buf), "%s;tag=%s", d->local_uri, d->local_tag);
@@ -354,14 +367,11 @@ static osip_message_t *base_request(struct cp_dialog *d, const char *method, uin
 osip_message_t *cp_dialog_request(struct cp_dialog *d, const char *method)
 {
 	osip_message_t *m = base_request(d, method, d->local_cseq++);
-	char contact[128];
 
 	if (!m)
 		return NULL;
-	if (!strcmp(method, "INVITE") || !strcmp(method, "UPDATE")) {
-		snprintf(contact, sizeof(contact), "<sip:tollgate@%s>", d->local_hostport);
-		osip_message_set_contact(m, contact);
-	}
+	if (!strcmp(method, "INVITE") || !strcmp(method, "UPDATE"))
+		set_contact(m, d);
 	if (d->user_agent)
 		cp_sip_add_header(m, "User-Agent", d->user_agent);
 	osip_message_set_content_length(m, "0");
@@ -442,13 +452,11 @@ osip_message_t *cp_dialog_response(
 	const struct cp_dialog *d, const osip_message_t *req, int code, const char *reason)
 {
 	osip_message_t *m = cp_sip_make_response(req, code, reason, d->local_tag);
-	char contact[128];
 
 	if (!m)
 		return NULL;
 	if (code > 100 && code < 300 && (MSG_IS_INVITE(req) || MSG_IS_UPDATE(req))) {
-		snprintf(contact, sizeof(contact), "<sip:tollgate@%s>", d->local_hostport);
-		osip_message_set_contact(m, contact);
+		set_contact(m, d);
 		for (int i = 0; i < osip_list_size(&req->record_routes); i++) {
 			osip_record_route_t *rr = osip_list_get(&req->record_routes, i), *c = NULL;
 

@@ -741,6 +741,122 @@ static osip_message_t *a_request(
 	return parse(buf);
 }
 
+/* ---- the leg's transport in Via and Contact -------------------------------------------------- */
+
+static const char *via_proto(const osip_message_t *m)
+{
+	osip_via_t *v = osip_list_get(&m->vias, 0);
+
+	assert_non_null(v);
+	return v->protocol;
+}
+
+/* The transport parameter of the message's Contact URI, NULL when it has none */
+static const char *contact_transport(const osip_message_t *m)
+{
+	osip_contact_t *c = osip_list_get(&m->contacts, 0);
+	osip_uri_param_t *p = NULL;
+
+	assert_non_null(c);
+	assert_non_null(c->url);
+	if (osip_uri_uparam_get_byname(c->url, "transport", &p) != 0 || !p)
+		return NULL;
+	return p->gvalue;
+}
+
+/* Over TCP our Via says TCP (libosip2 then runs no Timer A/E/G) and our Contact transport=tcp;
+ * over UDP they stay as they were. */
+static void test_tcp_via_contact(void **state)
+{
+	static const struct {
+		bool stream;
+		const char *proto, *transport;
+	} legs[] = {{false, "UDP", NULL}, {true, "TCP", "tcp"}};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(legs) / sizeof(legs[0]); i++) {
+		struct cp_dialog d, u;
+		struct cp_sip_peer p;
+		osip_message_t *inv, *m, *r, *cancel, *req = parse(invite_a);
+		osip_generic_param_t *g = NULL;
+		osip_via_t *v;
+
+		peer_v4(&p, "10.2.2.2", 5080);
+		p.stream = legs[i].stream;
+		p.conn = legs[i].stream ? 0x401 : 0;
+		assert_int_equal(cp_dialog_init_uac(&d, "alice", NULL, "sip:bob@10.2.2.2:5080", &p,
+					 LOCAL, NULL),
+			0);
+		assert_int_equal(d.peer.stream, legs[i].stream);
+		assert_int_equal(d.peer.conn, p.conn);
+
+		/* INVITE: Via and Contact; the Via keeps sent-by, branch and rport */
+		m = cp_dialog_request(&d, "INVITE");
+		inv = reparse(m, NULL);
+		osip_message_free(m);
+		assert_string_equal(via_proto(inv), legs[i].proto);
+		v = osip_list_get(&inv->vias, 0);
+		assert_string_equal(v->host, "127.0.0.1");
+		assert_string_equal(v->port, "5070");
+		assert_non_null(strstr(branch_of(inv), "z9hG4bK"));
+		assert_int_equal(osip_via_param_get_byname(v, "rport", &g), 0);
+		if (legs[i].transport)
+			assert_string_equal(contact_transport(inv), legs[i].transport);
+		else
+			assert_null(contact_transport(inv));
+
+		/* CANCEL copies the INVITE's Via; BYE and ACK get their own, the same transport */
+		cancel = cp_dialog_cancel(inv);
+		r = reparse(cancel, NULL);
+		assert_string_equal(via_proto(r), legs[i].proto);
+		osip_message_free(r);
+		osip_message_free(cancel);
+		m = cp_dialog_ack(&d, 1);
+		r = reparse(m, NULL);
+		assert_string_equal(via_proto(r), legs[i].proto);
+		osip_message_free(r);
+		osip_message_free(m);
+		m = cp_dialog_request(&d, "BYE");
+		r = reparse(m, NULL);
+		assert_string_equal(via_proto(r), legs[i].proto);
+		assert_false(has_contact(r));
+		osip_message_free(r);
+		osip_message_free(m);
+		m = cp_dialog_request(&d, "UPDATE");
+		r = reparse(m, NULL);
+		if (legs[i].transport)
+			assert_string_equal(contact_transport(r), legs[i].transport);
+		else
+			assert_null(contact_transport(r));
+		osip_message_free(r);
+		osip_message_free(m);
+		osip_message_free(inv);
+		cp_dialog_fini(&d);
+
+		/* UAS: our 200's Contact; the Vias are the caller's, untouched */
+		peer_v4(&p, "10.9.9.9", 5060);
+		p.stream = legs[i].stream;
+		assert_int_equal(cp_dialog_init_uas(&u, req, &p, LOCAL, NULL), 0);
+		m = cp_dialog_response(&u, req, 200, NULL);
+		r = reparse(m, NULL);
+		if (legs[i].transport)
+			assert_string_equal(contact_transport(r), legs[i].transport);
+		else
+			assert_null(contact_transport(r));
+		assert_string_equal(via_proto(r), "UDP");
+		osip_message_free(r);
+		osip_message_free(m);
+		/* a re-INVITE toward the caller goes on its leg's transport */
+		m = cp_dialog_request(&u, "INVITE");
+		r = reparse(m, NULL);
+		assert_string_equal(via_proto(r), legs[i].proto);
+		osip_message_free(r);
+		osip_message_free(m);
+		cp_dialog_fini(&u);
+		osip_message_free(req);
+	}
+}
+
 static void test_uas_request_cseq(void **state)
 {
 	struct cp_dialog d;
@@ -953,6 +1069,7 @@ int main(void)
 		cmocka_unit_test(test_response),
 		cmocka_unit_test(test_response_to_bye),
 		cmocka_unit_test(test_make_response_outside_dialog),
+		cmocka_unit_test(test_tcp_via_contact),
 		cmocka_unit_test(test_uas_request_cseq),
 		cmocka_unit_test(test_target_refresh),
 		cmocka_unit_test(test_set_body),

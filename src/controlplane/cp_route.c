@@ -7,6 +7,7 @@
 #include "cp_route.h"
 
 #include "tg_shm.h" /* tg_errf */
+#include "tg_sockaddr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -117,12 +118,10 @@ static bool bad_unicast(int family, const uint8_t *a)
 /* Target text of len characters into *out; NULL or the reason it is bad. */
 static const char *target_parse(const char *s, size_t len, struct cp_route_target *out)
 {
-	const char *slash, *colon, *host;
-	size_t host_len;
-	unsigned long port = 0;
-	char ip[INET6_ADDRSTRLEN];
-	uint8_t a[16];
-	int family;
+	const char *slash, *why = NULL;
+	const struct sockaddr *sa = (const struct sockaddr *)&out->addr;
+	char text[TG_SOCKADDR_STRLEN];
+	const uint8_t *a;
 
 	memset(out, 0, sizeof(*out));
 	out->rule = -1;
@@ -143,63 +142,15 @@ static const char *target_parse(const char *s, size_t len, struct cp_route_targe
 			return "the transport must be /udp or /tcp";
 		len = (size_t)(slash - s);
 	}
-	if (s[0] == '[') {
-		const char *close = memchr(s, ']', len);
-
-		if (!close || close + 1 == s + len || close[1] != ':')
-			return "expected [ADDR6]:PORT";
-		host = s + 1;
-		host_len = (size_t)(close - host);
-		colon = close + 1;
-		family = AF_INET6;
-	} else {
-		colon = memchr(s, ':', len);
-		if (!colon)
-			return "expected ADDR:PORT or [ADDR6]:PORT";
-		if (memchr(colon + 1, ':', len - (size_t)(colon + 1 - s)))
-			return "an IPv6 address needs brackets: [ADDR6]:PORT";
-		host = s;
-		host_len = (size_t)(colon - s);
-		family = AF_INET;
-	}
-	if (parse_ip(host, host_len, family, a))
-		return family == AF_INET ? "not an IPv4 address (names are not resolved)"
-					 : "not an IPv6 address";
-	if (bad_unicast(family, a))
+	if (tg_sockaddr_parse(s, len, TG_SOCKADDR_PORT_REQUIRED, &out->addr, &out->len, &why) < 0)
+		return why;
+	a = sa->sa_family == AF_INET
+		    ? (const uint8_t *)&((const struct sockaddr_in *)(const void *)sa)->sin_addr
+		    : ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+	if (bad_unicast(sa->sa_family, a))
 		return "an unspecified, multicast or broadcast address";
-	{
-		const char *p = colon + 1, *end = s + len;
-
-		if (p == end || end - p > 5)
-			return "the port must be 1-65535";
-		for (; p < end; p++) {
-			if (*p < '0' || *p > '9')
-				return "the port must be 1-65535";
-			port = port * 10 + (unsigned long)(*p - '0');
-		}
-		if (port == 0 || port > 65535)
-			return "the port must be 1-65535";
-	}
-	inet_ntop(family, a, ip, sizeof(ip));
-	if (family == AF_INET) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&out->addr;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		memcpy(&s4->sin_addr, a, 4);
-		out->len = sizeof(*s4);
-		snprintf(out->text, sizeof(out->text), "%s:%lu/%s", ip, port,
-			out->tcp ? "tcp" : "udp");
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&out->addr;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		memcpy(&s6->sin6_addr, a, 16);
-		out->len = sizeof(*s6);
-		snprintf(out->text, sizeof(out->text), "[%s]:%lu/%s", ip, port,
-			out->tcp ? "tcp" : "udp");
-	}
+	snprintf(out->text, sizeof(out->text), "%s/%s", tg_sockaddr_fmt(sa, text, sizeof(text)),
+		out->tcp ? "tcp" : "udp");
 	return NULL;
 }
 

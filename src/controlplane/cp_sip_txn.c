@@ -36,6 +36,7 @@ struct cp_txn {
 	int final_status;
 	unsigned busy; /* running an event: freeing waits until it returns */
 	bool dead;     /* libosip2 killed it */
+	bool no_send;  /* failed for a transport error, not a timer */
 	bool ended;    /* end() delivered */
 };
 
@@ -403,11 +404,15 @@ static void on_transport_error(int type, osip_transaction_t *tr, int error)
 	tx->layer->c.send_errors++;
 	/* a client transaction that cannot send fails like one nobody answered */
 	if ((type == OSIP_ICT_TRANSPORT_ERROR || type == OSIP_NICT_TRANSPORT_ERROR) &&
-		tx->pend == PEND_NONE)
+		tx->pend == PEND_NONE) {
 		tx->pend = PEND_TIMEOUT;
+		tx->no_send = true;
+	}
 }
 
-static int send_msg(struct cp_txn_layer *x, const osip_message_t *m, const struct cp_sip_peer *to)
+/* Sends m to to; a transaction's own peer (keep) follows the connection its message went on. */
+static int send_msg(struct cp_txn_layer *x, const osip_message_t *m, const struct cp_sip_peer *to,
+	struct cp_sip_peer *keep)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -415,7 +420,8 @@ static int send_msg(struct cp_txn_layer *x, const osip_message_t *m, const struc
 
 	if (osip_message_to_str((osip_message_t *)m, &buf, &len) != 0 || !buf)
 		return -ENOMEM;
-	rc = cp_sip_send(x->transport, buf, len, to);
+	rc = keep ? cp_sip_send_update(x->transport, buf, len, keep)
+		  : cp_sip_send(x->transport, buf, len, to);
 	osip_free(buf);
 	if (rc < 0)
 		x->c.send_errors++;
@@ -428,7 +434,68 @@ static int on_send(osip_transaction_t *tr, osip_message_t *m, char *host, int po
 
 	if (!tx)
 		return -1;
-	return send_msg(tx->layer, m, &tx->peer) < 0 ? -1 : 0;
+	return send_msg(tx->layer, m, NULL, &tx->peer) < 0 ? -1 : 0;
+}
+
+/* A client transaction whose request may be among what a connection lost: nothing heard yet */
+static bool waits_on(const struct cp_txn *tx, uint32_t conn)
+{
+	const osip_transaction_t *tr = tx->tr;
+
+	return !tx->dead && !tx->busy && tx->peer.stream && tx->peer.conn == conn &&
+	       ((tr->ctx_type == ICT && tr->state == ICT_CALLING) ||
+		       (tr->ctx_type == NICT && tr->state == NICT_TRYING));
+}
+
+/*
+ * The transport lost what it had queued on a connection (connect refused or timed out, reset,
+ * a peer that did not read). RFC 3261 §17.1.4: a client transaction that could not send is told
+ * so and terminates; the TU hears timeout() at once (§8.1.3.1) instead of after Timer B or F.
+ * One that had a provisional response got its request through: its final response may still
+ * come on another connection. The matching transactions are found by a walk (a rare event) and
+ * failed by key, since failing one runs the TU, which may create or end others.
+ */
+static void on_conn_error(struct cp_sip_transport *t, uint32_t conn, int err, void *arg)
+{
+	struct cp_txn_layer *x = arg;
+	char **keys = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t b = 0; b < x->txns.nbuckets; b++) {
+		for (struct tg_hnode *h = x->txns.buckets[b]; h; h = h->next) {
+			struct cp_txn *tx = (struct cp_txn *)h;
+			char **k;
+
+			if (!waits_on(tx, conn))
+				continue;
+			if (n == cap) {
+				cap = cap ? cap * 2 : 8;
+				k = realloc(keys, cap * sizeof(*keys));
+				if (!k)
+					goto run;
+				keys = k;
+			}
+			if (!(keys[n] = strdup(tx->key)))
+				goto run;
+			n++;
+		}
+	}
+run:
+	for (size_t i = 0; i < n; i++) {
+		struct cp_txn *tx = find(x, keys[i]);
+
+		if (tx && waits_on(tx, conn)) {
+			TG_LOG(SIP, INFO, "transaction %s: connection lost (%s)", tx->key,
+				strerror(-err));
+			x->c.send_errors++;
+			tx->dead = true;
+			tx->no_send = true;
+			tx->pend = PEND_TIMEOUT;
+			settle(tx);
+		}
+		free(keys[i]);
+	}
+	free(keys);
 }
 
 /* ---- the layer ---------------------------------------------------------------------------- */
@@ -457,6 +524,7 @@ struct cp_txn_layer *cp_txn_layer_new(
 		osip_set_kill_transaction_callback(x->osip, i, on_kill);
 	for (int i = 0; i < OSIP_TRANSPORT_ERROR_CALLBACK_COUNT; i++)
 		osip_set_transport_error_callback(x->osip, i, on_transport_error);
+	cp_sip_transport_on_error(t, on_conn_error, x);
 	return x;
 }
 
@@ -464,6 +532,7 @@ void cp_txn_layer_free(struct cp_txn_layer *x)
 {
 	if (!x)
 		return;
+	cp_sip_transport_on_error(x->transport, NULL, NULL);
 	for (size_t b = 0; b < x->txns.nbuckets; b++) {
 		while (x->txns.buckets[b])
 			txn_free((struct cp_txn *)x->txns.buckets[b]);
@@ -675,6 +744,11 @@ bool cp_txn_is_invite(const struct cp_txn *tx)
 	return tx->tr->ctx_type == ICT || tx->tr->ctx_type == IST;
 }
 
+bool cp_txn_transport_failed(const struct cp_txn *tx)
+{
+	return tx->no_send;
+}
+
 int cp_txn_final_status(const struct cp_txn *tx)
 {
 	return tx->final_status;
@@ -683,7 +757,7 @@ int cp_txn_final_status(const struct cp_txn *tx)
 int cp_txn_send_stateless(
 	struct cp_txn_layer *x, const osip_message_t *m, const struct cp_sip_peer *to)
 {
-	return send_msg(x, m, to);
+	return send_msg(x, m, to, NULL);
 }
 
 const struct cp_txn_counters *cp_txn_counters(const struct cp_txn_layer *x)

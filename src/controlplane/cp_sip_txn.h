@@ -39,8 +39,9 @@ struct cp_txn_ops {
 	/* A 2xx to an INVITE whose client transaction is gone (a retransmitted 2xx: send the ACK
 	 * again). The callee owns resp. */
 	void (*stray_2xx)(void *arg, osip_message_t *resp, const struct cp_sip_peer *from);
-	/* A client transaction got no final response (timer B or F) or could not send: treat it
-	 * as a 408. */
+	/* A client transaction got no final response (timer B or F): a 408; or it could not
+	 * send (cp_txn_transport_failed(): the connection was refused, reset or overran): RFC
+	 * 3261 §8.1.3.1 treats that as a 503. */
 	void (*timeout)(void *arg, struct cp_txn *tx);
 	/* The transaction is about to be freed: forget every pointer to it. */
 	void (*end)(void *arg, struct cp_txn *tx);
@@ -84,6 +85,8 @@ const struct cp_sip_peer *cp_txn_peer(const struct cp_txn *tx);
 bool cp_txn_is_invite(const struct cp_txn *tx);
 /* The last final status sent or received (0: none yet) */
 int cp_txn_final_status(const struct cp_txn *tx);
+/* The transaction failed because its request could not be sent (see timeout()). */
+bool cp_txn_transport_failed(const struct cp_txn *tx);
 
 /* Serializes m and sends it outside any transaction (ACK for a 2xx, a retransmitted 2xx). */
 int cp_txn_send_stateless(

@@ -5,7 +5,7 @@
 # appliance's address (198.18.0.1) in the appliance's namespace where tollgate-cp listens. SIP
 # reaches the control plane through the exception path; RTP is relayed by the dataplane.
 # Checked: basic calls with media both ways, callee hang-up, 486, 404, CANCEL, no answer -> 408,
-# re-INVITE, UPDATE, late offer, 3xx followed (through the routing table) or relayed, 503 at max calls, retransmissions under 10% loss, topology hiding on the wire
+# re-INVITE, UPDATE, late offer, SIP over TCP, 3xx followed (through the routing table) or relayed, 503 at max calls, retransmissions under 10% loss, topology hiding on the wire
 # (tshark in the peers' namespace) and in what the callee saw, and the call records.
 . "$(dirname "$0")/lib.sh"
 
@@ -25,10 +25,10 @@ start_cp() {
 	local name=$1
 	shift
 	start_bg "$name" ip netns exec "$APP_NS" "$CP" --instance "$INSTANCE" \
-		--set sip.listen=$APP4:5060 --set "routing.rules=1*@* => $CALLEE:5090, 3*@* => $CALLEE:5092" \
+		--set sip.listen=$APP4:5060 --set "routing.rules=1*@* => $CALLEE:5090, 3*@* => $CALLEE:5092, 4*@* => $CALLEE:5094/tcp, 5*@* => $CALLEE:5095/tcp" \
 		--set cdr.path="$CDR" --set controlplane.status_interval=1s \
 		--set controlplane.dp_timeout=10s "$@"
-	wait_log "$name" "sessions: 2 routing rules" 10
+	wait_log "$name" "sessions: 4 routing rules" 10
 	wait_log "$name" "dataplane up" 10
 }
 
@@ -58,6 +58,16 @@ caller() {
 	in_peers timeout 60 sipp -sf "$SIPP_DIR/$sf" "$APP4:5060" -i $CALLER -p 5080 -mi $CALLER \
 		-mp 17000 -m "$n" -timeout 50 -nostdin -trace_logs -log_file "$WORK/$name.sipp.log" \
 		-trace_err -error_file "$WORK/$name.err.log" "$@" >"$WORK/$name.log" 2>&1
+}
+
+# the last record: a call answered 200, ended by the caller, with RTP relayed both ways
+last_record_answered_with_media() {
+	tail -1 "$CDR" | python3 -c '
+import json, sys
+r = json.loads(sys.stdin.read())
+assert r["end_reason"] == "normal-clearing-a" and r["sip_code"] == 200, r
+assert r["media"]["from_a"]["packets"] > 50 and r["media"]["from_b"]["packets"] > 20, r["media"]
+'
 }
 
 cdr_count() {
@@ -202,20 +212,43 @@ grep -q "event=offer status=200 c=$APP4 " "$WORK/uac_late.sipp.log" ||
 grep -q "event=ack c=$APP4 " "$WORK/uas_late.sipp.log" ||
 	fail "the callee's answer in the ACK: $(grep event=ack "$WORK/uas_late.sipp.log")"
 wait_log cp "ended 12," 10
-tail -1 "$CDR" | python3 -c '
-import json, sys
-r = json.loads(sys.stdin.read())
-assert r["end_reason"] == "normal-clearing-a" and r["sip_code"] == 200, r
-assert r["media"]["from_a"]["packets"] > 50 and r["media"]["from_b"]["packets"] > 20, r["media"]
-' || fail "the late-offer call's record: $(tail -1 "$CDR")"
+last_record_answered_with_media || fail "the late-offer call's record: $(tail -1 "$CDR")"
 pass "late offer: B's offer to A in the 2xx, A's answer to B in the ACK, RTP both ways"
+
+# 6e. SIP over TCP on both legs: the caller connects to the appliance, the appliance connects to
+# the callee (route "/tcp"), media both ways; a TCP target that refuses the connection fails
+# the call at once with 503 (RFC 3261 §8.1.3.1), not after Timer B
+in_peers timeout 60 sipp -sf "$SIPP_DIR/uas_answer.xml" -t t1 -i $CALLEE -p 5094 -mi $CALLEE \
+	-mp 16200 -m 1 -timeout 50 -nostdin -rtp_echo -trace_logs -log_file "$WORK/uas_tcp.sipp.log" \
+	>"$WORK/uas_tcp.log" 2>&1 &
+uas_tcp_pid=$!
+TG_PIDS+=($uas_tcp_pid)
+sleep 0.5
+caller uac_tcp uac_basic.xml 1 -t t1 -s 4001 -d 1500 -set media 1 || fail "TCP call: $(tail -5 "$WORK/uac_tcp.log")"
+wait "$uas_tcp_pid" || fail "TCP call: the callee saw a failure: $(tail -5 "$WORK/uas_tcp.log")"
+grep -Eq "via= ?SIP/2.0/TCP $APP4:5060" "$WORK/uas_tcp.sipp.log" ||
+	fail "the callee's Via over TCP: $(grep -m1 'event=invite ' "$WORK/uas_tcp.sipp.log")"
+grep -q "INVITE sip:4001@$CALLEE:5094;transport=tcp SIP/2.0" "$WORK/uas_tcp.sipp.log" ||
+	fail "the callee's Request-URI: $(grep -m1 '^INVITE' "$WORK/uas_tcp.sipp.log")"
+wait_log cp "ended 13," 10
+last_record_answered_with_media || fail "the TCP call's record: $(tail -1 "$CDR")"
+pass "SIP over TCP on both legs (Via TCP, transport=tcp), RTP both ways"
+
+t0=$(date +%s%N)
+caller uac_tcp_refused uac_expect_reject.xml 1 -s 5001 || fail "refused TCP target: $(tail -5 "$WORK/uac_tcp_refused.log")"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+grep -q "status=503" "$WORK/uac_tcp_refused.sipp.log" ||
+	fail "a refused TCP target: $(cat "$WORK/uac_tcp_refused.sipp.log")"
+[[ $ms -lt 10000 ]] || fail "the refused TCP target took $ms ms (Timer B is 32 s)"
+wait_log cp "ended 14," 10
+pass "a TCP target that refuses the connection: 503 to the caller after $ms ms"
 
 # 7. retransmissions: 10% loss on both peers, every call completes
 callee uas_lost uas_answer.xml 20 -lost 10
 caller uac_lost uac_basic.xml 20 -s 1007 -r 10 -lost 10 -d 1000 ||
 	fail "-lost 10: $(grep -E 'Successful|Failed' "$WORK/uac_lost.log" | tr -s ' ')"
 wait "$uas_lost_pid" || true
-wait_log cp "ended 32," 40
+wait_log cp "ended 34," 40
 pass "20 calls with 10% loss on both peers: all completed (retransmissions at work)"
 stop_cp cp
 
@@ -275,5 +308,5 @@ grep -q "ending 1 call(s)" "$WORK/cp_drain.log" || fail "no drain logged"
 [[ $ms -lt 8000 ]] || fail "the stop took $ms ms"
 tail -1 "$CDR" | grep -q '"end_reason":"shutdown"' || fail "the drained call's record: $(tail -1 "$CDR")"
 pass "SIGTERM drains: BYE with Reason to both legs, record written, exit after $ms ms"
-[[ $(grep -c . "$CDR") -ge 35 ]] || fail "records missing: $(grep -c . "$CDR")"
+[[ $(grep -c . "$CDR") -ge 37 ]] || fail "records missing: $(grep -c . "$CDR")"
 pass "every call has its record ($(grep -c . "$CDR"))"

@@ -10,10 +10,11 @@
  *              [--a-local IP:PORT] [--b-local IP:PORT] [--latch] [--rewrite] [--mux]
  *              [--hold SECONDS] [--stats]
  *
- * Ports step by 2 from the given bases for each pair; a local port of 0 lets the dataplane
- * choose. It prints one line per pair ("pair i: a=IP:PORT b=IP:PORT"), holds them for --hold
- * seconds (default: until SIGINT/SIGTERM), prints each endpoint's statistics with --stats,
- * deletes everything and ends with a key=value summary line.
+ * IP:PORT is "ADDR:PORT" or "[ADDR6]:PORT" (tg_sockaddr.h). Ports step by 2 from the given
+ * bases for each pair; a local port of 0 lets the dataplane choose. It prints one line per pair
+ * ("pair i: a=IP:PORT b=IP:PORT"), holds them for --hold seconds (default: until SIGINT/SIGTERM),
+ * prints each endpoint's statistics with --stats, deletes everything and ends with a key=value
+ * summary line.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,6 +30,7 @@
 #include "cp_dp.h"
 #include "cp_loop.h"
 #include "tg_log.h"
+#include "tg_sockaddr.h"
 #include "tg_time.h"
 
 #define KEY_A(i) (((uint64_t)(i) + 1) << 1)
@@ -61,30 +63,20 @@ struct ctl {
 
 static int parse_addr(const char *s, struct tg_addr *a)
 {
-	char host[64];
-	const char *colon = strrchr(s, ':');
-	char *end;
-	long port;
+	struct sockaddr_storage ss;
+	socklen_t len;
 
 	memset(a, 0, sizeof(*a));
-	if (!colon || (size_t)(colon - s) >= sizeof(host))
+	if (tg_sockaddr_parse(s, strlen(s), 0, &ss, &len, NULL) < 0)
 		return -EINVAL;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = '\0';
-	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-		memmove(host, host + 1, strlen(host));
-		host[strlen(host) - 1] = '\0';
-	}
-	port = strtol(colon + 1, &end, 10);
-	if (*end || port < 0 || port > 65535)
-		return -EINVAL;
-	a->port = (uint16_t)port;
-	if (inet_pton(AF_INET, host, a->a) == 1)
+	a->port = tg_sockaddr_port((struct sockaddr *)&ss);
+	if (ss.ss_family == AF_INET) {
 		a->family = TG_AF_INET;
-	else if (inet_pton(AF_INET6, host, a->a) == 1)
+		memcpy(a->a, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+	} else {
 		a->family = TG_AF_INET6;
-	else
-		return -EINVAL;
+		memcpy(a->a, &((struct sockaddr_in6 *)&ss)->sin6_addr, 16);
+	}
 	return 0;
 }
 
