@@ -467,8 +467,10 @@ static const char *check_row(const struct tg_cfg_key *k)
 		return "section and name need 1-47 characters of [A-Za-z0-9_-]";
 	if (!k->help || !k->help[0])
 		return "no help text: every key is documented";
-	if (k->flags & ~(unsigned)(TG_CFG_LIVE | TG_CFG_SECRET))
+	if (k->flags & ~(unsigned)(TG_CFG_LIVE | TG_CFG_SECRET | TG_CFG_REPEAT))
 		return "unknown flags";
+	if ((k->flags & TG_CFG_REPEAT) && k->type != TG_CFG_STRING)
+		return "only a string can be repeated";
 	if (!k->def && k->type != TG_CFG_STRING && k->type != TG_CFG_ADDR)
 		return "no default";
 	switch (k->type) {
@@ -815,12 +817,36 @@ static int load_handler(void *user, const char *section, const char *name, const
 		load_fail(ld, "[%s] unknown key '%s'", section, name);
 		return 0;
 	}
+	k = ld->cfg->ents[i].key;
+	if (ld->set_line[i] && (k->flags & TG_CFG_REPEAT) && k->type == TG_CFG_STRING) {
+		/* one more line of a list: the value so far, ", ", this line; checked whole */
+		const char *so_far = (const char *)(ld->scratch + ld->cfg->ents[i].slot);
+		char *joined = malloc(k->size + 1);
+
+		if (!joined) {
+			load_fail(ld, "out of memory");
+			return 0;
+		}
+		if ((size_t)snprintf(joined, k->size + 1, "%s, %s", so_far, value) > k->size) {
+			free(joined);
+			load_fail(ld, "[%s] %s: the lines so far make more than %zu characters",
+				section, name, k->size - 1);
+			return 0;
+		}
+		if (parse_value(k, joined, ld->scratch + ld->cfg->ents[i].slot, msg, sizeof(msg)) <
+			0) {
+			free(joined);
+			load_fail(ld, "[%s] %s (continued): %s", section, name, msg);
+			return 0;
+		}
+		free(joined);
+		return 1;
+	}
 	if (ld->set_line[i]) {
 		load_fail(ld, "[%s] %s: duplicate key (first set on line %d)", section, name,
 			ld->set_line[i]);
 		return 0;
 	}
-	k = ld->cfg->ents[i].key;
 	if (parse_value(k, value, ld->scratch + ld->cfg->ents[i].slot, msg, sizeof(msg)) < 0) {
 		vlen = strlen(value);
 		load_fail(ld, "[%s] %s = '%.*s%s': %s", section, name,

@@ -29,6 +29,9 @@ enum tg_cfg_type {
 
 #define TG_CFG_LIVE 0x1	  /* may change while running, through tg_cfg_set(running = true) */
 #define TG_CFG_SECRET 0x2 /* tg_cfg_show() prints "<hidden>" (tg_cfg_get() still returns it) */
+/* STRING lists: a file may give the key on several lines (a config line is at most ~200
+ * characters); each later line is appended to the value so far after ", ". */
+#define TG_CFG_REPEAT 0x4
 
 /* Longest section or key name; inih keeps section names in a 50-byte buffer. */
 #define TG_CFG_NAME_MAX 47
@@ -49,7 +52,7 @@ enum tg_cfg_type {
  * min, max:      bounds for INT, UINT (value) and DURATION (milliseconds). Both 0 means the
  *                type's full range. Unused by other types.
  * choices:       ENUM only: NULL-terminated names; the field stores the index.
- * flags:         TG_CFG_LIVE, TG_CFG_SECRET.
+ * flags:         TG_CFG_LIVE, TG_CFG_SECRET, TG_CFG_REPEAT.
  * help:          one sentence or more for docs, the example file and the CLI.
  * validate:      optional; called with the parsed value (a pointer to the field's type, not yet
  *                committed) from load, set and register. Returns 0, or -errno with a reason in

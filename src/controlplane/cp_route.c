@@ -641,6 +641,7 @@ static int validate_default(const void *value, char *err, size_t errlen)
 
 static const struct tg_cfg_key route_keys[] = {
 	{"routing", "rules", TG_CFG_STRING, RC(rules), .def = "", .validate = validate_rules,
+		.flags = TG_CFG_REPEAT,
 		.help = "Where new calls go: rules separated by commas, tried in order, the first "
 			"match wins. A rule is '[from CIDR] USER@DOMAIN => TARGET'. USER is '*' "
 			"(any, also none), a literal (case-sensitive) or a prefix ending in '*' "
@@ -654,7 +655,9 @@ static const struct tg_cfg_key route_keys[] = {
 			"literals, since resolving names would block the control plane. At most "
 			"256 "
 			"rules of 512 characters. Example: 'from 10.0.0.0/8 1800*@* => "
-			"10.1.1.1:5060, *@*.example.com => [fdec::1]:5060/tcp'."},
+			"10.1.1.1:5060, *@*.example.com => [fdec::1]:5060/tcp'. In a file the key "
+			"may be given on several lines, each adding its rules after the ones "
+			"before."},
 	{"routing", "default", TG_CFG_STRING, RC(def), .def = "", .validate = validate_default,
 		.help = "The target (ADDR:PORT or [ADDR6]:PORT, optional /udp or /tcp) of a call "
 			"that matches no rule. Empty: such a call is answered 404, so that only "

@@ -548,6 +548,33 @@ static void test_config_keys(void **state)
 	assert_non_null(t);
 	assert_int_equal(cp_route_count(t), 1);
 	cp_route_table_free(t);
+	/* rules on several lines (a config line is at most ~200 characters): each adds its own */
+	assert_int_equal(tg_cfg_load_string(cfg,
+				 "[routing]\n"
+				 "rules = 1*@* => 10.0.0.1:5060\n"
+				 "rules = 2*@* => 10.0.0.2:5060, 3*@* => 10.0.0.3:5060\n"
+				 "rules = *@* => [fdec::4]:5060/tcp\n",
+				 "test", msg, sizeof(msg)),
+		0);
+	t = cp_route_table_new(&cfgrc, err, sizeof(err));
+	assert_non_null(t);
+	assert_int_equal(cp_route_count(t), 4);
+	assert_string_equal(go(t, "2000", "h", "11.0.0.1"), "10.0.0.2:5060/udp");
+	assert_string_equal(go(t, "9", "h", "11.0.0.1"), "[fdec::4]:5060/tcp");
+	cp_route_table_free(t);
+	/* a bad continuation names its line */
+	assert_int_equal(
+		tg_cfg_load_string(cfg, "[routing]\nrules = 1*@* => 10.0.0.1:5060\nrules = x\n",
+			"test", msg, sizeof(msg)),
+		-EINVAL);
+	assert_non_null(strstr(msg, "test:3"));
+	assert_non_null(strstr(msg, "rule 2: missing '=>'"));
+	/* the other keys stay single */
+	assert_int_equal(tg_cfg_load_string(cfg,
+				 "[routing]\ndefault = 10.0.0.1:5060\ndefault = 10.0.0.2:5060\n",
+				 "test", msg, sizeof(msg)),
+		-EINVAL);
+	assert_non_null(strstr(msg, "duplicate key"));
 	tg_cfg_free(cfg);
 }
 
