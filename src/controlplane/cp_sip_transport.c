@@ -100,6 +100,9 @@ struct cp_sip_transport {
 	struct conn *dead; /* gone, to be reported and freed */
 	struct cp_timer reap;
 	struct cp_timer sweep;
+	/* held open so that, out of descriptors, a pending connection can still be accepted and
+	 * closed: left in the backlog it would wake the loop again and again */
+	int spare_fd;
 	/* receive buffers for one batch; a datagram of CP_SIP_MAX_MSG + 1 bytes is too big */
 	char (*bufs)[CP_SIP_MAX_MSG + 2];
 };
@@ -791,6 +794,19 @@ static void on_accept(struct cp_loop *l, int fd, uint32_t events, void *arg)
 		int cfd = accept4(fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		int rc;
 
+		if (cfd < 0 && (errno == EMFILE || errno == ENFILE) && t->spare_fd >= 0) {
+			/* (accept reports EMFILE before it looks at the queue: it may be empty) */
+			close(t->spare_fd);
+			cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+			if (cfd >= 0)
+				close(cfd);
+			t->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			if (cfd < 0)
+				return;
+			t->c.tcp_refused++;
+			TG_LOG(SIP, WARN, "TCP connection refused: out of file descriptors");
+			continue;
+		}
 		if (cfd < 0)
 			return;
 		rc = conn_new(t, cfd, (const struct sockaddr *)&ss, len, CONN_OPEN, &c);
@@ -867,6 +883,7 @@ struct cp_sip_transport *cp_sip_transport_new(
 		return NULL;
 	}
 	t->loop = l;
+	t->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	t->fn = fn;
 	t->arg = arg;
 	for (unsigned i = 0; i < MAX_CONNS; i++) {
@@ -966,6 +983,8 @@ void cp_sip_transport_free(struct cp_sip_transport *t)
 		close(t->ls[i].tcp_fd);
 	}
 	tg_hmap_fini(&t->by_addr);
+	if (t->spare_fd >= 0)
+		close(t->spare_fd);
 	free(t->bufs);
 	free(t);
 }

@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <cmocka.h>
@@ -450,6 +451,45 @@ static void test_inbound_no_content_length(void **state)
 	assert_int_equal(f->nerr, 0); /* nothing was lost */
 	reader_fini(&r);
 	close(c);
+}
+
+/* Out of descriptors: a pending connection is accepted and closed (the spare descriptor), so
+ * the listener does not wake the loop forever; later connections are served again. */
+static void test_inbound_out_of_fds(void **state)
+{
+	struct fx *f = *state;
+	struct reader r = {0};
+	struct rlimit old, low;
+	int c = connect_to_us(f), fill[64], nfill = 0, probe;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	probe = dup(0);
+	assert_true(probe >= 0);
+	close(probe);
+	low = old;
+	low.rlim_cur = (rlim_t)probe + 8;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	while (nfill < 64 && (fill[nfill] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+		nfill++;
+	assert_true(nfill < 64); /* the limit was reached */
+	RUN_UNTIL(f, ctr(f)->tcp_refused >= 1, 1000);
+	RUN_UNTIL(f, (reader_pull(&r, c), r.eof), 1000);
+	assert_int_equal(cp_sip_transport_conns(f->t), 0);
+	while (nfill)
+		close(fill[--nfill]);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	reader_fini(&r);
+	close(c);
+	/* descriptors back: the next connection is served */
+	{
+		char req[1024];
+		int c2 = connect_to_us(f);
+
+		write_str(c2, options(req, sizeof(req), 1, 5060, true));
+		RUN_UNTIL(f, f->nrx == 1, 1000);
+		assert_int_equal(ctr(f)->tcp_refused, 1);
+		close(c2);
+	}
 }
 
 /* ---- outbound ------------------------------------------------------------------------------ */
@@ -907,6 +947,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_inbound_split_and_answered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inbound_two_in_one_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_inbound_no_content_length, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inbound_out_of_fds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outbound_route_and_reuse, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_route_reuses_inbound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_write_queue, setup, teardown),
