@@ -537,7 +537,9 @@ static void maybe_finalize(struct b2b_call *c)
 		return;
 	if (!c->end_ms)
 		c->end_ms = wall_ms();
-	apply(c, B2B_EV_TERMINATED);
+	/* a setup refused or rejected is already Terminated: nothing was left to release */
+	if (c->sm.state == B2B_ST_TERMINATING)
+		apply(c, B2B_EV_TERMINATED);
 	release_media(c);
 }
 
@@ -789,6 +791,7 @@ static bool media_step_ok(struct b2b_call *c)
 		c->co->c.rejected_media++;
 		TG_LOG_CALL(B2B, WARN, call_id_of(c), "-", "media not anchored (%s): 503",
 			strerror(-c->dp_error));
+		apply(c, B2B_EV_REJECTED);
 		end_call(c, B2B_CDR_ERROR, 503, NULL);
 		return false;
 	}
