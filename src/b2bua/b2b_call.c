@@ -1647,18 +1647,17 @@ struct b2b *b2b_new(const struct b2b_params *p)
 	return b;
 }
 
-unsigned b2b_drain(struct b2b *b)
+/*
+ * Calls end(c) on every call not already terminating; returns how many. The ids are taken
+ * first: ending a call can free it and reshape the table under the walk.
+ */
+static size_t end_live_calls(struct b2b *b, void (*end)(struct b2b_call *c))
 {
-	uint64_t *ids;
-	size_t n = 0;
+	uint64_t *ids = malloc(sizeof(*ids) * (b->calls.count + 1));
+	size_t n = 0, ended = 0;
 
-	if (b->shutting_down)
-		return b->in_memory;
-	b->shutting_down = true;
-	/* ids first: ending a call can free it, and the table must not change under the walk */
-	ids = malloc(sizeof(*ids) * (b->calls.count + 1));
 	if (!ids)
-		return b->in_memory;
+		return 0;
 	for (size_t i = 0; i < b->calls.nbuckets; i++)
 		for (struct tg_hnode *nd = b->calls.buckets[i]; nd; nd = nd->next)
 			ids[n++] = ((struct b2b_call *)nd)->id;
@@ -1667,12 +1666,29 @@ unsigned b2b_drain(struct b2b *b)
 
 		if (!c || c->terminating)
 			continue;
-		c->reason_hdr = "SIP;cause=503;text=\"appliance shutting down\"";
-		apply(c, B2B_EV_TERMINATE_REQUESTED);
-		end_call(c, B2B_CDR_SHUTDOWN, 503, NULL);
+		end(c);
+		ended++;
 	}
 	free(ids);
-	TG_LOG(B2B, NOTICE, "shutting down: %zu call(s) ended, %u still finishing", n,
+	return ended;
+}
+
+static void end_for_shutdown(struct b2b_call *c)
+{
+	c->reason_hdr = "SIP;cause=503;text=\"appliance shutting down\"";
+	apply(c, B2B_EV_TERMINATE_REQUESTED);
+	end_call(c, B2B_CDR_SHUTDOWN, 503, NULL);
+}
+
+unsigned b2b_drain(struct b2b *b)
+{
+	size_t ended;
+
+	if (b->shutting_down)
+		return b->in_memory;
+	b->shutting_down = true;
+	ended = end_live_calls(b, end_for_shutdown);
+	TG_LOG(B2B, NOTICE, "shutting down: %zu call(s) ended, %u still finishing", ended,
 		b->in_memory);
 	return b->in_memory;
 }
@@ -1730,30 +1746,19 @@ void b2b_dp_event(struct b2b *b, const struct tg_msg *ev)
 	end_call(c, B2B_CDR_MEDIA_TIMEOUT, 408, NULL);
 }
 
+/* The dataplane's restart took the endpoints with it: nothing to delete, the call ends. */
+static void end_for_media_lost(struct b2b_call *c)
+{
+	for (unsigned s = 0; s < c->nmedia; s++)
+		c->media[s].created_a = c->media[s].created_b = false;
+	c->reason_hdr = "SIP;cause=500;text=\"media lost\"";
+	end_call(c, B2B_CDR_ERROR, 503, NULL);
+}
+
 void b2b_dp_restarted(struct b2b *b)
 {
-	uint64_t *ids = malloc(sizeof(*ids) * (b->calls.count + 1));
-	size_t n = 0, ended = 0;
+	size_t ended = end_live_calls(b, end_for_media_lost);
 
-	if (!ids)
-		return;
-	/* ids first: ending a call may free it and reshape the table */
-	for (size_t i = 0; i < b->calls.nbuckets; i++)
-		for (struct tg_hnode *node = b->calls.buckets[i]; node; node = node->next)
-			ids[n++] = ((struct b2b_call *)node)->id;
-	for (size_t i = 0; i < n; i++) {
-		struct b2b_call *c = call_find(b, ids[i]);
-
-		if (!c || c->terminating)
-			continue;
-		/* the endpoints are gone with the old dataplane: nothing to delete */
-		for (unsigned s = 0; s < c->nmedia; s++)
-			c->media[s].created_a = c->media[s].created_b = false;
-		c->reason_hdr = "SIP;cause=500;text=\"media lost\"";
-		ended++;
-		end_call(c, B2B_CDR_ERROR, 503, NULL);
-	}
-	free(ids);
 	if (ended)
 		TG_LOG(B2B, WARN, "dataplane restarted: %zu calls lost their media and were ended",
 			ended);

@@ -269,3 +269,20 @@ int cp_loop_run(struct cp_loop *l)
 	}
 	return 0;
 }
+
+static void run_for_over(struct cp_loop *l, struct cp_timer *t, void *arg)
+{
+	cp_loop_stop(l);
+}
+
+int cp_loop_run_for(struct cp_loop *l, uint64_t ns)
+{
+	struct cp_timer t;
+	int rc;
+
+	cp_timer_init(&t, run_for_over, NULL);
+	cp_timer_start(l, &t, ns);
+	rc = cp_loop_run(l);
+	cp_timer_stop(l, &t); /* stopped early: the timer must not outlive this frame */
+	return rc;
+}

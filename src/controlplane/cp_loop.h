@@ -48,6 +48,9 @@ int cp_loop_add_poller(struct cp_loop *l, cp_poll_fn fn, void *arg);
 /* Runs until cp_loop_stop(). 0, or -errno if epoll itself failed. */
 int cp_loop_run(struct cp_loop *l);
 void cp_loop_stop(struct cp_loop *l);
+/* Runs for ns (or until cp_loop_stop() comes first): tests and tools that drive the loop in
+ * steps. 0, or -errno as cp_loop_run(). */
+int cp_loop_run_for(struct cp_loop *l, uint64_t ns);
 /* CLOCK_MONOTONIC ns, read once per iteration */
 uint64_t cp_loop_now(const struct cp_loop *l);
 /* Iterations so far, for tests and status */

@@ -121,12 +121,46 @@ static void test_poller_bounds_sleep(void **state)
 	cp_loop_free(l);
 }
 
+static void stop_now(struct cp_loop *l, struct cp_timer *t, void *arg)
+{
+	(*(unsigned *)arg)++;
+	cp_loop_stop(l);
+}
+
+/* run_for returns after its time, or earlier on a stop, and leaves no timer behind */
+static void test_run_for(void **state)
+{
+	struct cp_loop *l = cp_loop_new();
+	struct cp_timer early;
+	unsigned fired = 0;
+	uint64_t t0;
+
+	(void)state;
+	assert_non_null(l);
+	t0 = tg_now_ns();
+	assert_int_equal(cp_loop_run_for(l, 20 * TG_NS_PER_MS), 0);
+	assert_true(tg_now_ns() - t0 >= 20 * TG_NS_PER_MS);
+
+	cp_timer_init(&early, stop_now, &fired);
+	cp_timer_start(l, &early, 5 * TG_NS_PER_MS);
+	t0 = tg_now_ns();
+	assert_int_equal(cp_loop_run_for(l, 10 * TG_NS_PER_S), 0);
+	assert_int_equal(fired, 1);
+	assert_true(tg_now_ns() - t0 < 5 * TG_NS_PER_S);
+	/* the 10 s timer went with the call: the next run_for ends on its own time */
+	t0 = tg_now_ns();
+	assert_int_equal(cp_loop_run_for(l, 10 * TG_NS_PER_MS), 0);
+	assert_true(tg_now_ns() - t0 < 5 * TG_NS_PER_S);
+	cp_loop_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_timers_in_order_with_random_stops),
 		cmocka_unit_test(test_fd_wakes_loop),
 		cmocka_unit_test(test_poller_bounds_sleep),
+		cmocka_unit_test(test_run_for),
 	};
 
 	return cmocka_run_group_tests_name("cp_loop", tests, NULL, NULL);

@@ -47,7 +47,6 @@
 struct fx {
 	struct cp_loop *loop;
 	struct cp_sip_transport *t;
-	struct cp_timer stop;
 	struct sockaddr_in our; /* the transport's address */
 	char our_hp[64];
 
@@ -68,25 +67,14 @@ struct fx {
 
 /* ---- the loop ------------------------------------------------------------------------------ */
 
-static void on_stop(struct cp_loop *l, struct cp_timer *t, void *arg)
-{
-	(void)t;
-	(void)arg;
-	cp_loop_stop(l);
-}
-
 static void run_ms(struct fx *f, unsigned ms)
 {
-	cp_timer_start(f->loop, &f->stop, (uint64_t)ms * TG_NS_PER_MS);
-	assert_int_equal(cp_loop_run(f->loop), 0);
+	assert_int_equal(cp_loop_run_for(f->loop, (uint64_t)ms * TG_NS_PER_MS), 0);
 }
 
 static uint64_t now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return tg_now_ns() / TG_NS_PER_MS;
 }
 
 /* Runs the loop in 5 ms steps until cond holds (evaluated once per step), at most max_ms; fails
@@ -142,7 +130,6 @@ static int setup(void **state)
 	assert_non_null(f);
 	f->loop = cp_loop_new();
 	assert_non_null(f->loop);
-	cp_timer_init(&f->stop, on_stop, f);
 	f->t = cp_sip_transport_new(f->loop, "127.0.0.1:0", on_rx, f);
 	assert_non_null(f->t);
 	cp_sip_transport_on_error(f->t, on_error, f);
@@ -163,7 +150,6 @@ static int teardown(void **state)
 	for (unsigned i = 0; i < f->nrx; i++)
 		osip_message_free(f->rx[i]);
 	cp_txn_layer_free(f->x);
-	cp_timer_stop(f->loop, &f->stop);
 	cp_sip_transport_free(f->t);
 	cp_loop_free(f->loop);
 	free(f);

@@ -51,7 +51,6 @@ struct fx {
 	struct cp_loop *loop;
 	struct cp_sip_transport *t;
 	struct cp_txn_layer *x;
-	struct cp_timer stop;
 	int peer_fd;
 	uint16_t peer_port;
 	struct sockaddr_in our;	    /* the transport's address */
@@ -181,17 +180,9 @@ static void rx(
 
 /* ---- the loop and the peer ----------------------------------------------------------------- */
 
-static void on_stop(struct cp_loop *l, struct cp_timer *t, void *arg)
-{
-	(void)t;
-	(void)arg;
-	cp_loop_stop(l);
-}
-
 static void run_ms(struct fx *f, unsigned ms)
 {
-	cp_timer_start(f->loop, &f->stop, (uint64_t)ms * TG_NS_PER_MS);
-	assert_int_equal(cp_loop_run(f->loop), 0);
+	assert_int_equal(cp_loop_run_for(f->loop, (uint64_t)ms * TG_NS_PER_MS), 0);
 }
 
 static void peer_send(struct fx *f, const char *text)
@@ -250,10 +241,7 @@ static void sync_rx(struct fx *f)
 
 static uint64_t now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return tg_now_ns() / TG_NS_PER_MS;
 }
 
 static unsigned rx_count(struct fx *f, const char *method, int code)
@@ -321,7 +309,6 @@ static int setup(void **state)
 
 	f->loop = cp_loop_new();
 	assert_non_null(f->loop);
-	cp_timer_init(&f->stop, on_stop, f);
 	f->t = cp_sip_transport_new(f->loop, "127.0.0.1:0", rx, f);
 	assert_non_null(f->t);
 	f->x = cp_txn_layer_new(f->loop, f->t, &ops, f);
@@ -353,7 +340,6 @@ static int teardown(void **state)
 
 	rx_clear(f);
 	cp_txn_layer_free(f->x);
-	cp_timer_stop(f->loop, &f->stop);
 	cp_sip_transport_free(f->t);
 	cp_loop_free(f->loop);
 	close(f->peer_fd);

@@ -503,6 +503,21 @@ static inline unsigned relay_fast(struct dp_lcore *lc, struct rte_mbuf *m, const
 	return V_RELAY;
 }
 
+/* The endpoint's RTP source from now on: p's, under configuration generation gen. */
+static inline void latch(struct dp_ep *ep, struct dp_ep_learned *l, const struct dp_pkt *p,
+	const uint8_t *eth_src, uint32_t gen)
+{
+	l->src.family = p->family;
+	memcpy(l->src.a, p->src, 16);
+	l->src.port = p->sport;
+	l->latched = 1;
+	l->gen = gen;
+	l->rtcp_port = 0;
+	memcpy(l->mac, eth_src, 6);
+	l->have_mac = 1;
+	dp_ep_learned_write(ep, l);
+}
+
 static inline unsigned relay_one(struct dp_lcore *lc, struct rte_mbuf *m, const struct dp_pkt *p,
 	uint32_t flow, struct burst_ctx *bc, uint64_t *v, unsigned *out_port)
 {
@@ -541,15 +556,7 @@ static inline unsigned relay_one(struct dp_lcore *lc, struct rte_mbuf *m, const 
 		if (!l.latched || l.gen != c.gen) {
 			if (is_rtcp)
 				goto learn_rtcp_only;
-			l.src.family = p->family;
-			memcpy(l.src.a, p->src, 16);
-			l.src.port = p->sport;
-			l.latched = 1;
-			l.gen = c.gen;
-			l.rtcp_port = 0;
-			memcpy(l.mac, eth_src, 6);
-			l.have_mac = 1;
-			dp_ep_learned_write(ep, &l);
+			latch(ep, &l, p, eth_src, c.gen);
 		} else if (p->family != l.src.family || !addr_eq(p->family, p->src, l.src.a) ||
 			   (!is_rtcp && p->sport != l.src.port)) {
 			/* The signalled remote outranks what was latched: a phone that starts
@@ -560,13 +567,7 @@ static inline unsigned relay_one(struct dp_lcore *lc, struct rte_mbuf *m, const 
 				v[TG_DPC_drop_foreign_source]++;
 				goto drop;
 			}
-			l.src.family = p->family;
-			memcpy(l.src.a, p->src, 16);
-			l.src.port = p->sport;
-			l.rtcp_port = 0;
-			memcpy(l.mac, eth_src, 6);
-			l.have_mac = 1;
-			dp_ep_learned_write(ep, &l);
+			latch(ep, &l, p, eth_src, c.gen);
 			v[TG_DPC_relatched]++;
 		} else if (is_rtcp && l.rtcp_port != p->sport) {
 			l.rtcp_port = p->sport;
