@@ -107,6 +107,7 @@ struct b2b_call {
 	 * SDP is ~30 KB, the text a few hundred bytes. */
 	char *offer_a;
 	size_t offer_len;
+	uint64_t offer_gen; /* which keep_offer() offer_a is from (offer() parses it once) */
 	struct cp_route_target target;
 	char ruri_user[128];
 	char from_user[128];
@@ -152,6 +153,8 @@ struct b2b {
 	char out_buf[CP_SDP_MAX_BODY];
 	struct cp_sdp scratch_sdp; /* the SDP just received */
 	struct cp_sdp offer_sdp;   /* the call's offer in progress, parsed (offer()) */
+	uint64_t offer_gens;	   /* keep_offer()s so far */
+	uint64_t offer_parsed;	   /* the offer_gen offer_sdp holds (0: none) */
 	bool shutting_down;
 };
 
@@ -168,11 +171,12 @@ static const char *call_id_of(const struct b2b_call *c)
 	return c->a.dlg.call_id ? c->a.dlg.call_id : "-";
 }
 
-static int keep_offer(struct b2b_call *c, const char *text, size_t len)
+static int keep_offer(struct b2b *b, struct b2b_call *c, const char *text, size_t len)
 {
 	free(c->offer_a);
 	c->offer_a = malloc(len + 1);
 	c->offer_len = len;
+	c->offer_gen = ++b->offer_gens;
 	if (!c->offer_a)
 		return -ENOMEM;
 	memcpy(c->offer_a, text, len);
@@ -180,14 +184,24 @@ static int keep_offer(struct b2b_call *c, const char *text, size_t len)
 	return 0;
 }
 
-/* The call's offer in progress, parsed into the coordinator's scratch; NULL: none (or bad). */
+/*
+ * The call's offer in progress, parsed into the coordinator's scratch; NULL: none (or bad).
+ * Setting a call up reads its offer three or four times (planning, the offer to B, B's answer):
+ * the scratch still holding this very text is not parsed again.
+ */
 static const struct cp_sdp *offer(struct b2b_call *c)
 {
-	struct cp_sdp *o = &c->co->offer_sdp;
+	struct b2b *b = c->co;
 
-	if (!c->offer_a || cp_sdp_parse(o, c->offer_a, c->offer_len, NULL, 0) < 0)
+	if (!c->offer_a)
 		return NULL;
-	return o;
+	if (b->offer_parsed != c->offer_gen) {
+		b->offer_parsed = 0;
+		if (cp_sdp_parse(&b->offer_sdp, c->offer_a, c->offer_len, NULL, 0) < 0)
+			return NULL;
+		b->offer_parsed = c->offer_gen;
+	}
+	return &b->offer_sdp;
 }
 
 static void apply(struct b2b_call *c, enum b2b_event ev)
@@ -918,6 +932,7 @@ static void new_call(
 			"application/sdp");
 		return;
 	}
+	b->offer_parsed = 0;
 	if (!late && cp_sdp_parse(&b->offer_sdp, body->body, body->length, why, sizeof(why)) < 0) {
 		b->c.rejected_sdp++;
 		TG_LOG_CALL(SIP, INFO, req->call_id->number, "a", "bad SDP offer: %s", why);
@@ -925,7 +940,7 @@ static void new_call(
 		return;
 	}
 	c = calloc(1, sizeof(*c));
-	if (!c || (!late && keep_offer(c, body->body, body->length) < 0)) {
+	if (!c || (!late && keep_offer(b, c, body->body, body->length) < 0)) {
 		if (c)
 			free(c->offer_a);
 		free(c);
@@ -933,6 +948,8 @@ static void new_call(
 		return;
 	}
 	c->co = b;
+	if (!late)
+		b->offer_parsed = c->offer_gen; /* offer_sdp holds this very text, parsed above */
 	c->id = ++b->next_id;
 	c->a.call = c;
 	c->b.call = c;
@@ -1063,7 +1080,7 @@ static void late_offer_from_b(struct b2b_call *c, const osip_message_t *resp)
 
 	c->ack_due_b = true;
 	if (osip_message_get_body(resp, 0, &body) < 0 || !body || !body->body ||
-		keep_offer(c, body->body, body->length) < 0 || !offer(c)) {
+		keep_offer(c->co, c, body->body, body->length) < 0 || !offer(c)) {
 		TG_LOG_CALL(B2B, WARN, call_id_of(c), "b", "late offer: the 2xx has no usable SDP");
 		c->co->c.rejected_sdp++;
 		end_call(c, B2B_CDR_ERROR, 502, NULL);
@@ -1346,7 +1363,7 @@ static void relay_reinvite(
 		set_sdp(m, &b->out);
 		/* the far leg's answer is rewritten against this offer, as the offerer sent it
 		 * (its spans point into its own copy of the text) */
-		if (keep_offer(c, body->body, body->length) < 0) {
+		if (keep_offer(c->co, c, body->body, body->length) < 0) {
 			free(c->offer_a);
 			c->offer_a = NULL;
 		}
@@ -1782,4 +1799,14 @@ unsigned b2b_calls_in_memory(const struct b2b *b)
 const struct cp_txn_counters *b2b_txn_counters(const struct b2b *b)
 {
 	return cp_txn_counters(b->txn);
+}
+
+size_t b2b_txn_live(const struct b2b *b)
+{
+	return cp_txn_count(b->txn);
+}
+
+size_t b2b_txn_completed(const struct b2b *b)
+{
+	return cp_txn_completed_count(b->txn);
 }

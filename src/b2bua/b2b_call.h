@@ -82,5 +82,8 @@ unsigned b2b_active_calls(const struct b2b *b);
 unsigned b2b_calls_in_memory(const struct b2b *b);
 /* The transaction layer's counters, for status lines. */
 const struct cp_txn_counters *b2b_txn_counters(const struct b2b *b);
+/* Transactions alive now, and completed records absorbing retransmissions */
+size_t b2b_txn_live(const struct b2b *b);
+size_t b2b_txn_completed(const struct b2b *b);
 
 #endif

@@ -11,6 +11,7 @@
 #include <osip2/osip.h>
 #include <osipparser2/osip_port.h>
 
+#include "cp_txn_pool.h"
 #include "tg_hmap.h"
 #include "tg_log.h"
 #include "tg_time.h"
@@ -38,6 +39,34 @@ struct cp_txn {
 	bool dead;     /* libosip2 killed it */
 	bool no_send;  /* failed for a transport error, not a timer */
 	bool ended;    /* end() delivered */
+	/* NIST: the final response sent; ICT: the ACK sent (what a completed record resends) */
+	char *resend;
+	size_t resend_len;
+};
+
+/*
+ * A transaction that has only to absorb retransmissions until its last timer (J, K, D or I:
+ * up to 32 s over UDP) lives on as a completed record: its key, where it answers, and the
+ * bytes a retransmission gets back. libosip2's transaction is some 15 KB and a BYE's server
+ * transaction outlives its call by Timer J, so at thousands of calls per second keeping them
+ * would hold hundreds of MB and fault fresh pages in for every new transaction. Records of a
+ * kind all live the same time, so each kind is a FIFO in expiry order and one loop timer
+ * serves it.
+ */
+struct done_txn {
+	struct tg_hnode node; /* first: the hash chain points here */
+	struct done_txn *next;
+	char *key;
+	char *resend; /* sent again for each retransmission (NULL: absorbed silently) */
+	size_t resend_len;
+	uint64_t expires_ns;
+	struct cp_sip_peer peer;
+};
+
+struct done_fifo {
+	struct done_txn *head, *tail;
+	struct cp_timer timer;
+	struct cp_txn_layer *layer;
 };
 
 struct cp_txn_layer {
@@ -47,6 +76,8 @@ struct cp_txn_layer {
 	void *arg;
 	osip_t *osip;
 	struct tg_hmap txns;
+	struct tg_hmap done;
+	struct done_fifo fifo[4]; /* by osip_fsm_type_t: ICT, IST, NICT, NIST */
 	struct cp_txn_counters c;
 };
 
@@ -68,45 +99,80 @@ static const char *branch_of(const osip_message_t *m)
  * request without a branch (RFC 2543 peers) is keyed by Call-ID, CSeq number and From tag.
  * method, when not NULL, stands for the CSeq method (a CANCEL looks for its INVITE).
  */
+/* parts[0..n) end to end, in one allocation (keys are made for every message: no printf) */
+static char *concat(const char *const *parts, unsigned n)
+{
+	size_t len[10], total = 1;
+	char *key, *p;
+
+	for (unsigned i = 0; i < n; i++)
+		total += len[i] = strlen(parts[i]);
+	key = p = malloc(total);
+	if (!key)
+		return NULL;
+	for (unsigned i = 0; i < n; i++) {
+		memcpy(p, parts[i], len[i]);
+		p += len[i];
+	}
+	*p = '\0';
+	return key;
+}
+
 static char *make_key(const osip_message_t *m, bool server, const char *method)
 {
 	if (!method)
 		method = m->cseq && m->cseq->method ? m->cseq->method : "";
 	const char *branch = branch_of(m);
-	char *key;
-	int n;
 
 	if (server && !strcmp(method, "ACK"))
 		method = "INVITE";
 	if (!server) {
-		n = asprintf(&key, "C|%s|%s", method, branch ? branch : "");
-	} else if (branch && !strncmp(branch, "z9hG4bK", 7)) {
-		osip_via_t *via = osip_list_get(&m->vias, 0);
+		const char *k[] = {"C|", method, "|", branch ? branch : ""};
 
-		n = asprintf(&key, "S|%s|%s|%s:%s", method, branch, via->host ? via->host : "",
-			via->port ? via->port : "5060");
-	} else {
-		osip_generic_param_t *tag = NULL;
-
-		if (m->from)
-			osip_from_get_tag(m->from, &tag);
-		n = asprintf(&key, "O|%s|%s|%s|%s", method,
-			m->call_id && m->call_id->number ? m->call_id->number : "",
-			m->cseq && m->cseq->number ? m->cseq->number : "",
-			tag && tag->gvalue ? tag->gvalue : "");
+		return concat(k, 4);
 	}
-	return n < 0 ? NULL : key;
+	if (branch && !strncmp(branch, "z9hG4bK", 7)) {
+		osip_via_t *via = osip_list_get(&m->vias, 0);
+		const char *k[] = {"S|", method, "|", branch, "|", via->host ? via->host : "", ":",
+			via->port ? via->port : "5060"};
+
+		return concat(k, 8);
+	}
+	osip_generic_param_t *tag = NULL;
+
+	if (m->from)
+		osip_from_get_tag(m->from, &tag);
+	const char *k[] = {"O|", method, "|",
+		m->call_id && m->call_id->number ? m->call_id->number : "", "|",
+		m->cseq && m->cseq->number ? m->cseq->number : "", "|",
+		tag && tag->gvalue ? tag->gvalue : ""};
+
+	return concat(k, 8);
 }
 
-static struct cp_txn *find(struct cp_txn_layer *x, const char *key)
+static struct cp_txn *find_hashed(struct cp_txn_layer *x, const char *key, uint64_t h)
 {
-	uint64_t h = tg_hash_str(TG_HASH_SEED, key);
-
 	for (struct tg_hnode *n = tg_hmap_first(&x->txns, h); n; n = tg_hmap_next(n, h)) {
 		struct cp_txn *tx = (struct cp_txn *)n;
 
 		if (!tx->dead && !strcmp(tx->key, key))
 			return tx;
+	}
+	return NULL;
+}
+
+static struct cp_txn *find(struct cp_txn_layer *x, const char *key)
+{
+	return find_hashed(x, key, tg_hash_str(TG_HASH_SEED, key));
+}
+
+static struct done_txn *find_done(struct cp_txn_layer *x, const char *key, uint64_t h)
+{
+	for (struct tg_hnode *n = tg_hmap_first(&x->done, h); n; n = tg_hmap_next(n, h)) {
+		struct done_txn *d = (struct done_txn *)n;
+
+		if (!strcmp(d->key, key))
+			return d;
 	}
 	return NULL;
 }
@@ -225,8 +291,112 @@ static void txn_free(struct cp_txn *tx)
 	tg_hmap_remove(&x->txns, &tx->node);
 	osip_transaction_free(tx->tr);
 	free(tx->key);
+	osip_free(tx->resend);
 	free(tx);
 	x->c.freed++;
+}
+
+/* ---- completed records ------------------------------------------------------------------- */
+
+static void done_free(struct cp_txn_layer *x, struct done_txn *d)
+{
+	tg_hmap_remove(&x->done, &d->node);
+	free(d->key);
+	osip_free(d->resend);
+	free(d);
+}
+
+static void fifo_arm(struct done_fifo *q)
+{
+	uint64_t now = cp_loop_now(q->layer->loop);
+
+	if (q->head)
+		cp_timer_start(q->layer->loop, &q->timer,
+			q->head->expires_ns > now ? q->head->expires_ns - now : 0);
+}
+
+static void on_fifo_timer(struct cp_loop *l, struct cp_timer *t, void *arg)
+{
+	struct done_fifo *q = arg;
+	uint64_t now = cp_loop_now(l);
+
+	while (q->head && q->head->expires_ns <= now) {
+		struct done_txn *d = q->head;
+
+		q->head = d->next;
+		if (!q->head)
+			q->tail = NULL;
+		done_free(q->layer, d);
+	}
+	fifo_arm(q);
+}
+
+/* The state in which a transaction only absorbs retransmissions until a timer ends it. */
+static bool lingering(const osip_transaction_t *tr)
+{
+	switch (tr->ctx_type) {
+	case ICT:
+		return tr->state == ICT_COMPLETED;
+	case IST:
+		return tr->state == IST_CONFIRMED;
+	case NICT:
+		return tr->state == NICT_COMPLETED;
+	case NIST:
+		return tr->state == NIST_COMPLETED;
+	}
+	return false;
+}
+
+/*
+ * Replaces a lingering transaction by a completed record (the TU hears end() now: nothing it
+ * does can reach the transaction any more). false: not lingering, or out of memory (it stays
+ * a transaction, which is correct, only heavier).
+ */
+static bool retire(struct cp_txn *tx)
+{
+	struct cp_txn_layer *x = tx->layer;
+	struct timeval dl, now;
+	struct done_txn *d;
+	struct done_fifo *q;
+	int64_t us;
+
+	if (!lingering(tx->tr) || !next_deadline(tx->tr, &dl) || (unsigned)tx->tr->ctx_type >= 4 ||
+		!(d = calloc(1, sizeof(*d))))
+		return false;
+	osip_gettimeofday(&now, NULL);
+	us = (int64_t)(dl.tv_sec - now.tv_sec) * 1000000 + (dl.tv_usec - now.tv_usec);
+	d->expires_ns = cp_loop_now(x->loop) + (us > 0 ? (uint64_t)us * 1000 : 0);
+	d->key = tx->key;
+	d->peer = tx->peer;
+	d->resend = tx->resend;
+	d->resend_len = tx->resend_len;
+	tx->key = NULL;
+	tx->resend = NULL;
+	tg_hmap_insert(&x->done, &d->node, tg_hash_str(TG_HASH_SEED, d->key));
+	q = &x->fifo[tx->tr->ctx_type];
+	if (q->tail)
+		q->tail->next = d;
+	else
+		q->head = d;
+	q->tail = d;
+	if (!cp_timer_armed(&q->timer))
+		fifo_arm(q);
+	x->c.retired++;
+	tx->ended = true;
+	x->ops.end(x->arg, tx);
+	txn_free(tx);
+	return true;
+}
+
+/* A retransmission for a completed transaction: answered again (NIST: its final; ICT: its ACK
+ * for a final response again) or dropped. */
+static void echo(struct cp_txn_layer *x, struct done_txn *d, const osip_message_t *m)
+{
+	x->c.retransmissions_absorbed++;
+	if (!d->resend || MSG_IS_ACK(m) || (MSG_IS_RESPONSE(m) && m->status_code < 200))
+		return;
+	if (cp_sip_send(x->transport, d->resend, d->resend_len, &d->peer) < 0)
+		x->c.send_errors++;
 }
 
 /* Hands the TU what the state machine produced, then frees a dead transaction nobody runs. */
@@ -260,7 +430,7 @@ static void settle(struct cp_txn *tx)
 	}
 	if (tx->dead && tx->ended && !tx->busy)
 		txn_free(tx);
-	else
+	else if (tx->dead || tx->busy || tx->pend != PEND_NONE || !retire(tx))
 		rearm(tx);
 }
 
@@ -410,9 +580,10 @@ static void on_transport_error(int type, osip_transaction_t *tr, int error)
 	}
 }
 
-/* Sends m to to; a transaction's own peer (keep) follows the connection its message went on. */
+/* Sends m to to; a transaction's own peer (keep) follows the connection its message went on.
+ * With bytes, the serialized message is handed there once sent (the caller frees it). */
 static int send_msg(struct cp_txn_layer *x, const osip_message_t *m, const struct cp_sip_peer *to,
-	struct cp_sip_peer *keep)
+	struct cp_sip_peer *keep, char **bytes, size_t *bytes_len)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -422,7 +593,13 @@ static int send_msg(struct cp_txn_layer *x, const osip_message_t *m, const struc
 		return -ENOMEM;
 	rc = keep ? cp_sip_send_update(x->transport, buf, len, keep)
 		  : cp_sip_send(x->transport, buf, len, to);
-	osip_free(buf);
+	if (rc >= 0 && bytes) {
+		osip_free(*bytes);
+		*bytes = buf;
+		*bytes_len = len;
+	} else {
+		osip_free(buf);
+	}
 	if (rc < 0)
 		x->c.send_errors++;
 	return rc;
@@ -431,10 +608,17 @@ static int send_msg(struct cp_txn_layer *x, const osip_message_t *m, const struc
 static int on_send(osip_transaction_t *tr, osip_message_t *m, char *host, int port, int sock)
 {
 	struct cp_txn *tx = txn_of(tr);
+	bool keep;
 
 	if (!tx)
 		return -1;
-	return send_msg(tx->layer, m, NULL, &tx->peer) < 0 ? -1 : 0;
+	/* what a completed record answers retransmissions with (see retire()) */
+	keep = (tr->ctx_type == NIST && MSG_IS_RESPONSE(m) && m->status_code >= 200) ||
+	       (tr->ctx_type == ICT && MSG_IS_ACK(m));
+	return send_msg(tx->layer, m, NULL, &tx->peer, keep ? &tx->resend : NULL, &tx->resend_len) <
+			       0
+		       ? -1
+		       : 0;
 }
 
 /* A client transaction whose request may be among what a connection lost: nothing heard yet */
@@ -504,10 +688,17 @@ struct cp_txn_layer *cp_txn_layer_new(
 	struct cp_loop *l, struct cp_sip_transport *t, const struct cp_txn_ops *ops, void *arg)
 {
 	struct cp_txn_layer *x = calloc(1, sizeof(*x));
+	int rc = cp_txn_pool_install();
 
-	if (!x || tg_hmap_init(&x->txns, 1024) < 0 || osip_init(&x->osip) != 0) {
-		if (x)
+	if (rc < 0)
+		TG_LOG(SIP, WARN, "transaction pool: %s (libosip2 stays on malloc)", strerror(-rc));
+
+	if (!x || tg_hmap_init(&x->txns, 1024) < 0 || tg_hmap_init(&x->done, 1024) < 0 ||
+		osip_init(&x->osip) != 0) {
+		if (x) {
 			tg_hmap_fini(&x->txns);
+			tg_hmap_fini(&x->done);
+		}
 		free(x);
 		errno = ENOMEM;
 		return NULL;
@@ -516,6 +707,10 @@ struct cp_txn_layer *cp_txn_layer_new(
 	x->transport = t;
 	x->ops = *ops;
 	x->arg = arg;
+	for (unsigned i = 0; i < 4; i++) {
+		x->fifo[i].layer = x;
+		cp_timer_init(&x->fifo[i].timer, on_fifo_timer, &x->fifo[i]);
+	}
 	osip_set_application_context(x->osip, x);
 	osip_set_cb_send_message(x->osip, on_send);
 	for (int i = 0; i < OSIP_MESSAGE_CALLBACK_COUNT; i++)
@@ -537,7 +732,17 @@ void cp_txn_layer_free(struct cp_txn_layer *x)
 		while (x->txns.buckets[b])
 			txn_free((struct cp_txn *)x->txns.buckets[b]);
 	}
+	for (unsigned i = 0; i < 4; i++) {
+		cp_timer_stop(x->loop, &x->fifo[i].timer);
+		while (x->fifo[i].head) {
+			struct done_txn *d = x->fifo[i].head;
+
+			x->fifo[i].head = d->next;
+			done_free(x, d);
+		}
+	}
 	tg_hmap_fini(&x->txns);
+	tg_hmap_fini(&x->done);
 	osip_release(x->osip);
 	free(x);
 }
@@ -566,14 +771,23 @@ static struct cp_txn *txn_new(struct cp_txn_layer *x, osip_fsm_type_t type, osip
 static void rx_request(struct cp_txn_layer *x, osip_message_t *m, const struct cp_sip_peer *from)
 {
 	char *key = make_key(m, true, NULL);
+	struct done_txn *d;
 	struct cp_txn *tx;
 	type_t type;
+	uint64_t h;
 
 	if (!key) {
 		osip_message_free(m);
 		return;
 	}
-	tx = find(x, key);
+	h = tg_hash_str(TG_HASH_SEED, key);
+	tx = find_hashed(x, key, h);
+	if (!tx && (d = find_done(x, key, h))) {
+		free(key);
+		echo(x, d, m);
+		osip_message_free(m);
+		return;
+	}
 	type = MSG_IS_INVITE(m) ? RCV_REQINVITE : MSG_IS_ACK(m) ? RCV_REQACK : RCV_REQUEST;
 	if (!tx && type == RCV_REQACK) {
 		/* the ACK for a 2xx is a transaction of its own: the dialog's business */
@@ -607,10 +821,17 @@ static void rx_request(struct cp_txn_layer *x, osip_message_t *m, const struct c
 static void rx_response(struct cp_txn_layer *x, osip_message_t *m, const struct cp_sip_peer *from)
 {
 	char *key = make_key(m, false, NULL);
-	struct cp_txn *tx = key ? find(x, key) : NULL;
+	uint64_t h = key ? tg_hash_str(TG_HASH_SEED, key) : 0;
+	struct cp_txn *tx = key ? find_hashed(x, key, h) : NULL;
+	struct done_txn *d = key && !tx ? find_done(x, key, h) : NULL;
 	osip_event_t *e;
 
 	free(key);
+	if (d) {
+		echo(x, d, m);
+		osip_message_free(m);
+		return;
+	}
 	if (!tx) {
 		if (MSG_IS_RESPONSE_FOR(m, "INVITE") && m->status_code >= 200 &&
 			m->status_code < 300) {
@@ -757,7 +978,7 @@ int cp_txn_final_status(const struct cp_txn *tx)
 int cp_txn_send_stateless(
 	struct cp_txn_layer *x, const osip_message_t *m, const struct cp_sip_peer *to)
 {
-	return send_msg(x, m, to, NULL);
+	return send_msg(x, m, to, NULL, NULL, NULL);
 }
 
 const struct cp_txn_counters *cp_txn_counters(const struct cp_txn_layer *x)
@@ -768,6 +989,11 @@ const struct cp_txn_counters *cp_txn_counters(const struct cp_txn_layer *x)
 size_t cp_txn_count(const struct cp_txn_layer *x)
 {
 	return x->txns.count;
+}
+
+size_t cp_txn_completed_count(const struct cp_txn_layer *x)
+{
+	return x->done.count;
 }
 
 struct cp_sip_transport *cp_txn_transport(const struct cp_txn_layer *x)

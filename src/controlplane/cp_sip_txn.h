@@ -6,7 +6,9 @@
  * transaction is detached from them as soon as it exists, found through a hash table (branch,
  * sent-by, method: §17.2.3 for requests, §17.1.3 for responses) and woken by its own loop timer
  * set from the deadlines libosip2 keeps in it, so the cost per message stays flat whatever the
- * number of transactions.
+ * number of transactions. Once a transaction only has retransmissions to absorb, a completed
+ * record of ~0.5 KB takes its place until its last timer (Timer J keeps a BYE's server
+ * transaction 32 s past its call over UDP; libosip2's transaction is 15 KB).
  *
  * The transaction user (the B2BUA) is called after libosip2 has finished with an event, never
  * from inside its state machine, so it may answer or send at once.
@@ -43,7 +45,11 @@ struct cp_txn_ops {
 	 * send (cp_txn_transport_failed(): the connection was refused, reset or overran): RFC
 	 * 3261 §8.1.3.1 treats that as a 503. */
 	void (*timeout)(void *arg, struct cp_txn *tx);
-	/* The transaction is about to be freed: forget every pointer to it. */
+	/* The transaction is about to be freed: forget every pointer to it. That is as soon as
+	 * nothing but absorbing retransmissions is left to do (a final response sent or received
+	 * on a non-INVITE, a non-2xx received, the ACK of our non-2xx received): a small
+	 * completed record does that until the last timer, so after cp_txn_respond() with a final
+	 * response the transaction may be gone. */
 	void (*end)(void *arg, struct cp_txn *tx);
 };
 
@@ -56,6 +62,7 @@ struct cp_txn_counters {
 	uint64_t timeouts;
 	uint64_t send_errors;
 	uint64_t freed;
+	uint64_t retired; /* lingering ones turned into completed records (see cp_txn_count) */
 };
 
 struct cp_txn_layer *cp_txn_layer_new(
@@ -93,7 +100,10 @@ int cp_txn_send_stateless(
 	struct cp_txn_layer *x, const osip_message_t *m, const struct cp_sip_peer *to);
 
 const struct cp_txn_counters *cp_txn_counters(const struct cp_txn_layer *x);
+/* Live transactions; completed records (retransmission absorbers until their last timer,
+ * some 0.5 KB each instead of libosip2's 15 KB) are counted apart. */
 size_t cp_txn_count(const struct cp_txn_layer *x);
+size_t cp_txn_completed_count(const struct cp_txn_layer *x);
 struct cp_sip_transport *cp_txn_transport(const struct cp_txn_layer *x);
 
 #endif

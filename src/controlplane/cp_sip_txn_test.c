@@ -4,8 +4,9 @@
  * 127.0.0.1, the peer is a plain UDP socket. Server INVITE and non-INVITE transactions,
  * retransmissions absorbed and answered again by libosip2, the ACK of a non-2xx absorbed and
  * the ACK of a 2xx handed up, CANCEL matched to its INVITE, a client INVITE retransmitted on
- * Timer A and ACKed by libosip2 after a 486, a client request nobody answers, and the end of
- * every transaction (end() once each, nothing left). Timers with RFC 3261 lengths (Timer D, H,
+ * Timer A and ACKed by libosip2 after a 486, a client request nobody answers, the end of
+ * every transaction (end() once each, nothing left), and completed records standing in for
+ * transactions that only absorb retransmissions. Timers with RFC 3261 lengths (Timer D, H,
  * J of 32 s) are avoided by naming a reliable transport in Via where a transaction must end
  * within the test: libosip2 then runs those timers at zero. Waits are bounded by conditions, not
  * fixed sleeps, so a loaded machine slows the file down (~4 s unloaded) without failing it.
@@ -35,6 +36,7 @@
 #include "cp_loop.h"
 #include "cp_sip_transport.h"
 #include "cp_sip_txn.h"
+#include "cp_txn_pool.h"
 #include "tg_time.h"
 
 #define MAX_TX 16
@@ -522,7 +524,9 @@ static void test_cancel(void **state)
 	assert_int_equal(rx_count(f, NULL, 200), 1);
 	assert_int_equal(rx_count(f, NULL, 487), 1);
 	assert_int_equal(cp_txn_final_status(inv), 487);
-	assert_int_equal(cp_txn_final_status(can), 200);
+	/* the CANCEL's transaction, answered over UDP, is a completed record now: ended */
+	assert_int_equal(f->recs[1].ended, 1);
+	assert_int_equal(cp_txn_completed_count(f->x), 1);
 }
 
 /* ---- client transactions ------------------------------------------------------------------- */
@@ -566,7 +570,10 @@ static void test_client_invite(void **state)
 	sync_rx(f);
 	assert_int_equal(f->responses, 2);
 	assert_int_equal(f->resp_codes[1], 486);
-	assert_int_equal(cp_txn_final_status(tx), 486);
+	/* Timer D's wait is a completed record's: the transaction has ended */
+	assert_int_equal(f->recs[0].ended, 1);
+	assert_int_equal(cp_txn_count(f->x), 0);
+	assert_int_equal(cp_txn_completed_count(f->x), 1);
 	/* libosip2 ACKs a non-2xx itself: same branch, CSeq 1 ACK, the To tag of the answer */
 	assert_int_equal(peer_drain(f), 1);
 	ack = rx_find(f, "ACK", 0);
@@ -694,6 +701,9 @@ static void test_all_end(void **state)
 		assert_int_equal(f->recs[i].ended, 1);
 	assert_int_equal(cp_txn_count(f->x), 0);
 	assert_int_equal(cp_txn_counters(f->x)->freed, 6);
+	/* libosip2's transactions came from the pool and went back (sanitizer builds: malloc) */
+	assert_int_equal(cp_txn_pool_in_use(), 0);
+	assert_true(cp_txn_pool_resident() >= (cp_txn_pool_active() ? 1 : 0));
 
 	/* a 2xx retransmitted after its INVITE transaction is gone: stray_2xx() */
 	peer_respond(f, inv, 200);
@@ -704,6 +714,116 @@ static void test_all_end(void **state)
 	peer_respond(f, opt, 200);
 	sync_rx(f);
 	assert_int_equal(cp_txn_counters(f->x)->stray_responses, 1);
+}
+
+/* ---- completed records ------------------------------------------------------------------ */
+
+/*
+ * Over UDP a BYE's server transaction absorbs retransmissions for Timer J (32 s) and an
+ * OPTIONS client transaction for Timer K (5 s) after the final response. Both end for the TU
+ * at once and live on as small records: the BYE again gets the same 200, the 200 again is
+ * absorbed (not handed up, not a stray), and Timer K's record goes when Timer K would fire.
+ */
+static void test_completed_records(void **state)
+{
+	struct fx *f = *state;
+	osip_message_t *opt = NULL, *first, *again;
+	struct cp_txn *c;
+	char *s1 = NULL, *s2 = NULL;
+	size_t l1, l2;
+	uint64_t t0;
+
+	f->answer_final = 200;
+	peer_request(f, "BYE", "BYE", "z9hG4bKdone1", "UDP", "x", "call-d1");
+	sync_rx(f);
+	assert_int_equal(f->requests, 1);
+	assert_int_equal(f->ends, 1);
+	assert_int_equal(cp_txn_count(f->x), 0);
+	assert_int_equal(cp_txn_completed_count(f->x), 1);
+	assert_int_equal(cp_txn_counters(f->x)->retired, 1);
+	assert_int_equal(peer_drain(f), 1);
+	first = rx_find(f, NULL, 200);
+	assert_non_null(first);
+	assert_int_equal(osip_message_to_str(first, &s1, &l1), 0);
+
+	rx_clear(f);
+	peer_request(f, "BYE", "BYE", "z9hG4bKdone1", "UDP", "x", "call-d1");
+	sync_rx(f);
+	assert_int_equal(f->requests, 1);
+	assert_int_equal(cp_txn_counters(f->x)->server_created, 1);
+	assert_int_equal(cp_txn_counters(f->x)->retransmissions_absorbed, 1);
+	assert_int_equal(peer_drain(f), 1);
+	again = rx_find(f, NULL, 200);
+	assert_non_null(again);
+	assert_int_equal(osip_message_to_str(again, &s2, &l2), 0);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(s1, s2, l1);
+	osip_free(s1);
+	osip_free(s2);
+
+	/* our OPTIONS answered 200: the response goes up once, then the record absorbs */
+	c = cp_txn_request(
+		f->x, our_request(f, "OPTIONS", "UDP", "z9hG4bKdone2"), &f->to_peer, NULL);
+	assert_non_null(c);
+	f->recs[f->nrecs++].tx = c;
+	rx_clear(f);
+	assert_true(wait_for(f, "OPTIONS", 0, 1, 2000) < 2000);
+	for (unsigned i = 0; i < f->nrx && !opt; i++)
+		if (MSG_IS_REQUEST(f->rx[i]))
+			assert_int_equal(osip_message_clone(f->rx[i], &opt), 0);
+	assert_non_null(opt);
+	peer_respond(f, opt, 200);
+	sync_rx(f);
+	assert_int_equal(f->responses, 1);
+	assert_int_equal(f->recs[1].ended, 1);
+	assert_int_equal(cp_txn_count(f->x), 0);
+	assert_int_equal(cp_txn_completed_count(f->x), 2);
+	peer_respond(f, opt, 200);
+	sync_rx(f);
+	assert_int_equal(f->responses, 1);
+	assert_int_equal(cp_txn_counters(f->x)->stray_responses, 0);
+	assert_int_equal(cp_txn_counters(f->x)->retransmissions_absorbed, 2);
+	/* nothing is sent back for a response */
+	assert_int_equal(peer_drain(f), 0);
+
+	/* Timer K (T4, 5 s): the OPTIONS record goes, the BYE's stays for Timer J */
+	t0 = now_ms();
+	while (cp_txn_completed_count(f->x) > 1 && now_ms() - t0 < 8000)
+		run_ms(f, 100);
+	assert_int_equal(cp_txn_completed_count(f->x), 1);
+	assert_true(now_ms() - t0 >= 4000);
+	peer_respond(f, opt, 200);
+	sync_rx(f);
+	assert_int_equal(cp_txn_counters(f->x)->stray_responses, 1);
+	assert_int_equal(f->ends, 2);
+	osip_message_free(opt);
+}
+
+/* One transaction after another reuses the same pool block: nothing new is touched. */
+static void test_pool_reuse(void **state)
+{
+	struct fx *f = *state;
+	size_t before = cp_txn_pool_resident();
+	char branch[32], callid[32];
+
+	f->answer_final = 200;
+	for (unsigned i = 0; i < 10; i++) {
+		snprintf(branch, sizeof(branch), "z9hG4bKpool%u", i);
+		snprintf(callid, sizeof(callid), "call-pool%u", i);
+		/* a reliable transport in Via: Timer J is 0, the transaction ends with its 200 */
+		peer_request(f, "BYE", "BYE", branch, "TCP", "x", callid);
+		sync_rx(f);
+	}
+	assert_int_equal(f->requests, 10);
+	assert_int_equal(f->ends, 10);
+	assert_int_equal(cp_txn_count(f->x), 0);
+	assert_int_equal(cp_txn_pool_in_use(), 0);
+	if (cp_txn_pool_active()) {
+		assert_true(cp_txn_pool_resident() >= 1);
+		assert_true(cp_txn_pool_resident() <= (before > 1 ? before : 1));
+	} else {
+		assert_int_equal(cp_txn_pool_resident(), 0);
+	}
 }
 
 int main(void)
@@ -718,6 +838,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_client_non_invite_unanswered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_request_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_all_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_completed_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pool_reuse, setup, teardown),
 	};
 
 	parser_init();

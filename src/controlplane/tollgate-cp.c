@@ -68,11 +68,13 @@ static void hook_status(void *arg)
 		"calls: active %u, in memory %u, %.1f cps | offered %" PRIu64 ", answered %" PRIu64
 		", ended %" PRIu64 ", no route %" PRIu64 ", limit %" PRIu64
 		", media refused %" PRIu64 " | transactions: %" PRIu64 " server, %" PRIu64
-		" client, %" PRIu64 " retransmissions absorbed, %" PRIu64 " timeouts",
+		" client, %" PRIu64 " retransmissions absorbed, %" PRIu64
+		" timeouts, %zu live, %zu completed",
 		b2b_active_calls(s->b2b), b2b_calls_in_memory(s->b2b), cps, c->calls_offered,
 		c->calls_answered, c->calls_ended, c->rejected_no_route, c->rejected_limit,
 		c->rejected_media, t->server_created, t->client_created,
-		t->retransmissions_absorbed, t->timeouts);
+		t->retransmissions_absorbed, t->timeouts, b2b_txn_live(s->b2b),
+		b2b_txn_completed(s->b2b));
 }
 
 static void b2b_sip_rx_hook(

@@ -86,6 +86,7 @@ struct dp_app {
 	struct dp_flows *flows;
 	struct rte_hash *flow_hash; /* read by workers */
 	struct dp_ep *eps;	    /* read by workers; configured by the main lcore */
+	/* media addresses; main lcore, whose dp_ep_create() moves their cursors */
 	struct dp_ep_local_default local_addr;
 	struct dp_neigh *neigh;
 	int64_t realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC at start: RTCP's NTP */

@@ -6,7 +6,6 @@
  */
 #include "dp_app.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -178,14 +177,19 @@ static int setup_ports(struct dp_app *app, unsigned n_workers)
 	return pair_exception_ports(app);
 }
 
-static int parse_local(const char *text, uint8_t family, struct tg_addr *out)
+/* dataplane.<key> into the addresses endpoints take when a request leaves theirs 0. */
+static int media_addrs(
+	const char *key, const char *text, uint8_t family, struct dp_local_addrs *out)
 {
-	memset(out, 0, sizeof(*out));
-	if (!text[0])
-		return 0;
-	if (inet_pton(family == TG_AF_INET ? AF_INET : AF_INET6, text, out->a) != 1)
-		return -EINVAL;
-	out->family = family;
+	char err[160];
+	int n = dp_media_addrs_parse(text, family, out->a, err, sizeof(err));
+
+	if (n < 0) {
+		TG_LOG(DP, ERR, "dataplane.%s = '%s': %s", key, text, err);
+		return n;
+	}
+	out->n = (uint32_t)n;
+	out->cur = 0;
 	return 0;
 }
 
@@ -198,15 +202,25 @@ static int setup_flows(struct dp_app *app)
 		.port_max = (uint16_t)app->cfg.port_max,
 		.socket = (int)rte_socket_id(),
 	};
+	int rc;
 
-	if (parse_local(app->cfg.media_address, TG_AF_INET, &app->local_addr.v4) < 0 ||
-		parse_local(app->cfg.media_address6, TG_AF_INET6, &app->local_addr.v6) < 0)
-		return -EINVAL;
+	rc = media_addrs("media_address", app->cfg.media_address, TG_AF_INET, &app->local_addr.v4);
+	if (rc == 0)
+		rc = media_addrs("media_address6", app->cfg.media_address6, TG_AF_INET6,
+			&app->local_addr.v6);
+	if (rc < 0)
+		return rc;
 	if (fp.port_min > fp.port_max) {
 		TG_LOG(DP, ERR, "dataplane.port_min %u is above port_max %u", fp.port_min,
 			fp.port_max);
 		return -EINVAL;
 	}
+	/* what an operator sizes the lists by: a call takes two endpoints */
+	TG_LOG(DP, INFO,
+		"media addresses: IPv4 %s; IPv6 %s; %u endpoints (RTP ports %u-%u) on each",
+		app->local_addr.v4.n ? app->cfg.media_address : "none",
+		app->local_addr.v6.n ? app->cfg.media_address6 : "none",
+		(fp.port_max - fp.port_min) / 2 + 1, fp.port_min, fp.port_max);
 	app->flows = dp_flows_create(&fp);
 	if (!app->flows) {
 		TG_LOG(DP, ERR, "flow table for %u endpoints: %s", fp.max_endpoints,

@@ -2,6 +2,7 @@
 /* Each dataplane config key, declared once: parsing, defaults, show config and docs use it. */
 #include "dp_config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -46,6 +47,91 @@ static int validate_mac(const void *v, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	return 0;
+}
+
+static bool blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+int dp_media_addrs_parse(const char *text, uint8_t family, struct tg_addr out[DP_MEDIA_ADDRS_MAX],
+	char *err, size_t errlen)
+{
+	const bool v4 = family == TG_AF_INET;
+	const char *fam = v4 ? "IPv4" : "IPv6";
+	const size_t alen = v4 ? 4 : 16;
+	const char *p = text;
+	int n = 0;
+
+	if (!*text)
+		return 0;
+	for (;;) {
+		const char *comma = strchr(p, ','), *end = comma ? comma : p + strlen(p);
+		struct tg_addr a = {.family = family};
+		unsigned char other[16];
+		char entry[INET6_ADDRSTRLEN];
+		size_t len;
+
+		while (p < end && blank(*p))
+			p++;
+		while (end > p && blank(end[-1]))
+			end--;
+		len = (size_t)(end - p);
+		if (n == DP_MEDIA_ADDRS_MAX) {
+			tg_errf(err, errlen, "more than %d addresses", DP_MEDIA_ADDRS_MAX);
+			return -EINVAL;
+		}
+		if (!len) {
+			tg_errf(err, errlen, "address %d is empty", n + 1);
+			return -EINVAL;
+		}
+		if (len >= sizeof(entry)) {
+			tg_errf(err, errlen, "'%.40s...' (address %d) is not an %s address", p,
+				n + 1, fam);
+			return -EINVAL;
+		}
+		memcpy(entry, p, len);
+		entry[len] = '\0';
+		if (inet_pton(v4 ? AF_INET : AF_INET6, entry, a.a) != 1) {
+			if (inet_pton(v4 ? AF_INET6 : AF_INET, entry, other) == 1)
+				tg_errf(err, errlen,
+					"'%s' (address %d) is an %s address: those go in "
+					"dataplane.%s",
+					entry, n + 1, v4 ? "IPv6" : "IPv4",
+					v4 ? "media_address6" : "media_address");
+			else
+				tg_errf(err, errlen, "'%s' (address %d) is not an %s address",
+					entry, n + 1, fam);
+			return -EINVAL;
+		}
+		for (int i = 0; i < n; i++) {
+			if (memcmp(out[i].a, a.a, alen) == 0) {
+				tg_errf(err, errlen, "'%s' (address %d) is listed twice", entry,
+					n + 1);
+				return -EINVAL;
+			}
+		}
+		out[n++] = a;
+		if (!comma)
+			return n;
+		p = comma + 1;
+	}
+}
+
+static int validate_media4(const void *v, char *err, size_t errlen)
+{
+	struct tg_addr a[DP_MEDIA_ADDRS_MAX];
+	int n = dp_media_addrs_parse(v, TG_AF_INET, a, err, errlen);
+
+	return n < 0 ? n : 0;
+}
+
+static int validate_media6(const void *v, char *err, size_t errlen)
+{
+	struct tg_addr a[DP_MEDIA_ADDRS_MAX];
+	int n = dp_media_addrs_parse(v, TG_AF_INET6, a, err, errlen);
+
+	return n < 0 ? n : 0;
 }
 
 #define DC(member) TG_CFG_AT(struct dp_config, member)
@@ -95,17 +181,24 @@ static const struct tg_cfg_key dp_keys[] = {
 			"not own: ARP, ICMP, SIP, anything matching no flow goes to the kernel and "
 			"what "
 			"the kernel sends there leaves through the port. Put the appliance's "
-			"address on "
-			"that TAP."},
+			"addresses on that TAP, every media address among them: the kernel "
+			"answers ARP and ND for them."},
 	{"dataplane", "checksum_offload", TG_CFG_BOOL, DC(checksum_offload), .def = "true",
 		.help = "Let ports that offer it compute IPv4/UDP checksums; off: the relay "
 			"updates "
 			"them in software (incrementally, RFC 1624) on every port."},
-	{"dataplane", "media_address", TG_CFG_ADDR, DC(media_address), .def = "",
-		.help = "IPv4 address of the media ports: the local address of an endpoint created "
-			"without one."},
-	{"dataplane", "media_address6", TG_CFG_ADDR, DC(media_address6), .def = "",
-		.help = "IPv6 address of the media ports, likewise."},
+	{"dataplane", "media_address", TG_CFG_STRING, DC(media_address), .def = "",
+		.flags = TG_CFG_REPEAT, .validate = validate_media4,
+		.help = "IPv4 addresses of the media ports, separated by ',' (at most 16; a file "
+			"may give the key on several lines), the first being the primary. An "
+			"endpoint created without a local address takes the current one until "
+			"its ports are all taken, then the next with a free port (after the last, "
+			"the first again). Each address has (port_max - port_min) / 2 + 1 "
+			"endpoints and a call takes two: 2,500 calls per address with the "
+			"default ports. Empty: endpoints must name their address."},
+	{"dataplane", "media_address6", TG_CFG_STRING, DC(media_address6), .def = "",
+		.flags = TG_CFG_REPEAT, .validate = validate_media6,
+		.help = "IPv6 addresses of the media ports, likewise."},
 	{"dataplane", "next_hop_mac", TG_CFG_STRING, DC(next_hop_mac), .def = "",
 		.validate = validate_mac,
 		.help = "MAC to send media to when the remote has not been heard from yet (the "

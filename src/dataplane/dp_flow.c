@@ -26,6 +26,7 @@ struct port_space {
 	uint8_t family;
 	uint8_t addr[16];
 	uint32_t hint;
+	uint32_t n_taken; /* bits set: a full address is known without scanning its bits */
 	uint64_t *bits;
 };
 
@@ -190,10 +191,15 @@ static bool port_taken(const struct port_space *sp, uint32_t pair)
 
 static void port_set(struct port_space *sp, uint32_t pair, bool taken)
 {
-	if (taken)
+	if (port_taken(sp, pair) == taken)
+		return;
+	if (taken) {
 		sp->bits[pair / 64] |= 1ULL << (pair % 64);
-	else
+		sp->n_taken++;
+	} else {
 		sp->bits[pair / 64] &= ~(1ULL << (pair % 64));
+		sp->n_taken--;
+	}
 }
 
 /* Even RTP port on 'local': the one asked for, or the next free one after the last handed out
@@ -217,6 +223,8 @@ static int port_alloc(struct dp_flows *f, const struct tg_addr *local, uint16_t 
 		*out = want;
 		return 0;
 	}
+	if (sp->n_taken == f->n_pairs)
+		return -ENOSPC;
 	for (uint32_t i = 0; i < f->n_pairs; i++) {
 		uint32_t pair = (sp->hint + i) % f->n_pairs;
 
@@ -228,6 +236,42 @@ static int port_alloc(struct dp_flows *f, const struct tg_addr *local, uint16_t 
 		}
 	}
 	return -ENOSPC;
+}
+
+/*
+ * A port for a request that left the local address 0 (its port may be asked for all the same),
+ * on one of the media addresses in 'media', whose address goes into local->a.
+ *
+ * Current address until full: endpoints take media->cur until it has no free port, then the
+ * next address with one (after the last, the first again), which becomes the current one. A
+ * create costs one look at the current address's count, a full address is passed over once
+ * when the cursor moves rather than on every create, and the primary carries every call until
+ * it first fills. Not the first address with room every time: on an address kept full, the port
+ * just freed would be handed out again at once, which the per-address round-robin is there to
+ * avoid (late packets of the old call would reach the new one). Not round-robin per endpoint:
+ * a light load stays on one address. The price: after a peak, the cursor stays on a later
+ * address until that one fills.
+ */
+static int media_port_alloc(
+	struct dp_flows *f, struct dp_local_addrs *media, struct tg_addr *local, uint16_t *out)
+{
+	const uint32_t cur = media->cur < media->n ? media->cur : 0;
+	int rc = -ENOSPC;
+
+	for (uint32_t i = 0; i < media->n; i++) {
+		const uint32_t k = (cur + i) % media->n;
+
+		rc = port_alloc(f, &media->a[k], local->port, out);
+		if (rc == -ENOSPC || rc == -EADDRINUSE)
+			continue; /* full, or the port asked for is taken there */
+		if (rc == 0) {
+			memcpy(local->a, media->a[k].a, sizeof(local->a));
+			if (!local->port)
+				media->cur = k;
+		}
+		return rc;
+	}
+	return rc;
 }
 
 static void port_free(struct dp_flows *f, const struct tg_addr *local, uint16_t port)
@@ -283,10 +327,11 @@ static bool addr_is_zero(const struct tg_addr *a)
 	return memcmp(a->a, zero, a->family == TG_AF_INET ? 4 : 16) == 0;
 }
 
-int dp_ep_create(struct dp_flows *f, const struct tg_msg_ep *req,
-	const struct dp_ep_local_default *def, uint32_t *ep_id)
+int dp_ep_create(struct dp_flows *f, const struct tg_msg_ep *req, struct dp_ep_local_default *def,
+	uint32_t *ep_id)
 {
 	struct tg_addr local = req->local;
+	struct dp_local_addrs *media = NULL;
 	struct dp_ep *ep;
 	uint32_t id;
 	uint16_t port;
@@ -298,15 +343,14 @@ int dp_ep_create(struct dp_flows *f, const struct tg_msg_ep *req,
 		(req->dir & ~(TG_DIR_RECV | TG_DIR_SEND)))
 		return -EINVAL;
 	if (addr_is_zero(&local)) {
-		const struct tg_addr *d = local.family == TG_AF_INET ? &def->v4 : &def->v6;
-
-		if (d->family != local.family)
+		media = local.family == TG_AF_INET ? &def->v4 : &def->v6;
+		if (media->n == 0)
 			return -EADDRNOTAVAIL;
-		memcpy(local.a, d->a, sizeof(local.a));
 	}
 	if (f->n_free == 0)
 		return -ENOSPC;
-	rc = port_alloc(f, &local, local.port, &port);
+	rc = media ? media_port_alloc(f, media, &local, &port)
+		   : port_alloc(f, &local, local.port, &port);
 	if (rc < 0)
 		return rc;
 	local.port = port;

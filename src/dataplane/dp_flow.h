@@ -27,6 +27,7 @@
 #include <rte_hash.h>
 #include <rte_rcu_qsbr.h>
 
+#include "dp_config.h"
 #include "dp_rtpstats.h"
 #include "tg_msg.h"
 
@@ -183,14 +184,29 @@ struct rte_rcu_qsbr *dp_flows_rcu(struct dp_flows *f);
 struct dp_ep *dp_flows_eps(struct dp_flows *f);
 uint32_t dp_flows_n_active(const struct dp_flows *f);
 
-/* Main lcore. Each returns 0 or -errno: -ENOENT no such key, -EADDRINUSE port taken,
- * -ENOSPC no free endpoint or port, -EINVAL bad request. */
-struct dp_ep_local_default {
-	struct tg_addr v4; /* the port's own addresses, used when a request leaves it 0 */
-	struct tg_addr v6;
+/* The media addresses of one family (dataplane.media_address or media_address6, in order). */
+struct dp_local_addrs {
+	struct tg_addr a[DP_MEDIA_ADDRS_MAX];
+	uint32_t n;
+	uint32_t cur; /* main lcore (dp_ep_create): the address endpoints take until it is full */
 };
-int dp_ep_create(struct dp_flows *f, const struct tg_msg_ep *req,
-	const struct dp_ep_local_default *def, uint32_t *ep_id);
+
+/* The port's own addresses, used when a request leaves the local address 0. */
+struct dp_ep_local_default {
+	struct dp_local_addrs v4;
+	struct dp_local_addrs v6;
+};
+
+/*
+ * Main lcore. Each returns 0 or -errno: -ENOENT no such key, -EADDRINUSE port taken,
+ * -ENOSPC no free endpoint or port, -EINVAL bad request.
+ *
+ * dp_ep_create(): a request whose local address is 0 takes one of def's addresses of its family
+ * (-EADDRNOTAVAIL if there is none): the current one until it has no free port, then the next
+ * with one, so -ENOSPC comes only once all are full. Moves def's cursor.
+ */
+int dp_ep_create(struct dp_flows *f, const struct tg_msg_ep *req, struct dp_ep_local_default *def,
+	uint32_t *ep_id);
 int dp_ep_update(struct dp_flows *f, const struct tg_msg_ep *req, uint32_t *ep_id);
 int dp_ep_link(struct dp_flows *f, uint64_t key, uint64_t peer_key);
 int dp_ep_delete(struct dp_flows *f, uint64_t key, uint32_t *ep_id);

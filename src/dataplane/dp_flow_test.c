@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The flow table and the endpoint life cycle (dp_flow.c) on a real rte_hash and RCU QSBR: even
- * RTP port allocation, idempotent creation, default local addresses, updates and the remote's
- * generation, the RTCP flow of non-muxed endpoints, links, and deletion whose slot is held back
- * until the worker's grace period has passed. EAL runs once per process: no hugepages, no PCI,
- * no shared files, and its runtime directory is removed at the end.
+ * RTP port allocation, idempotent creation, default local addresses (several media addresses,
+ * filled in turn), updates and the remote's generation, the RTCP flow of non-muxed endpoints,
+ * links, and deletion whose slot is held back until the worker's grace period has passed. EAL runs
+ * once per process: no hugepages, no PCI, no shared files, and its runtime directory is removed at
+ * the end.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -51,11 +52,21 @@ static void flows_open(uint32_t max_eps, uint16_t port_min, uint16_t port_max)
 	assert_non_null(eps);
 }
 
+/* Appends addr to a list of media addresses, as dataplane.media_address(6) would. */
+static void media_add(struct dp_local_addrs *l, uint8_t family, const char *addr)
+{
+	assert_true(l->n < DP_MEDIA_ADDRS_MAX);
+	memset(&l->a[l->n], 0, sizeof(l->a[l->n]));
+	l->a[l->n].family = family;
+	assert_int_equal(
+		inet_pton(family == TG_AF_INET6 ? AF_INET6 : AF_INET, addr, l->a[l->n].a), 1);
+	l->n++;
+}
+
 static int setup(void **state)
 {
 	memset(&def, 0, sizeof(def));
-	def.v4.family = TG_AF_INET;
-	inet_pton(AF_INET, "192.0.2.10", def.v4.a);
+	media_add(&def.v4, TG_AF_INET, "192.0.2.10");
 	flows_open(16, PORT_MIN, PORT_MAX);
 	return 0;
 }
@@ -284,8 +295,7 @@ static void test_create_defaults(void **state)
 	r = req_make(2, TG_AF_INET6, NULL, 0);
 	assert_int_equal(dp_ep_create(flows, &r, &def, &id), -EADDRNOTAVAIL);
 	assert_int_equal(dp_ep_find(flows, 2, &id), -ENOENT);
-	def.v6.family = TG_AF_INET6;
-	inet_pton(AF_INET6, "2001:db8::10", def.v6.a);
+	media_add(&def.v6, TG_AF_INET6, "2001:db8::10");
 	r.clock_rate = 48000;
 	assert_int_equal(dp_ep_create(flows, &r, &def, &id), 0);
 	inet_pton(AF_INET6, "2001:db8::10", a6);
@@ -304,7 +314,7 @@ static void test_create_defaults(void **state)
 	assert_flows(id, true);
 
 	/* no IPv4 default either */
-	memset(&def.v4, 0, sizeof(def.v4));
+	def.v4.n = 0;
 	r = req_make(4, TG_AF_INET, NULL, 0);
 	assert_int_equal(dp_ep_create(flows, &r, &def, &id), -EADDRNOTAVAIL);
 	assert_int_equal(dp_flows_n_active(flows), 5);
@@ -343,6 +353,92 @@ static void test_ports_per_local_address(void **state)
 	r = req_make(20, TG_AF_INET, addrs[0], 0);
 	assert_int_equal(dp_ep_create(flows, &r, &def, &id), 0);
 	assert_int_equal(eps[id].cfg.local.port, 10002);
+}
+
+/* A request leaving its local address 0, for any port (0) or one port. */
+static int create_any(uint64_t key, uint8_t family, uint16_t port, uint32_t *id)
+{
+	struct tg_msg_ep r = req_make(key, family, NULL, port);
+
+	return dp_ep_create(flows, &r, &def, id);
+}
+
+/* Endpoint id's local address and port. */
+static void assert_local(uint32_t id, const char *addr, uint16_t port)
+{
+	const bool v6 = strchr(addr, ':') != NULL;
+	uint8_t a[16];
+
+	assert_int_equal(inet_pton(v6 ? AF_INET6 : AF_INET, addr, a), 1);
+	assert_int_equal(eps[id].cfg.local.family, v6 ? TG_AF_INET6 : TG_AF_INET);
+	assert_memory_equal(eps[id].cfg.local.a, a, v6 ? 16 : 4);
+	assert_int_equal(eps[id].cfg.local.port, port);
+	assert_flows(id, true);
+}
+
+/* Several media addresses, four ports each: the current one until it is full, then the next
+ * with a free port (wrapping round to ports freed behind the cursor), -ENOSPC only when every
+ * one is full; a request naming its address still gets that address or nothing. */
+static void test_media_addresses_fill_in_turn(void **state)
+{
+	struct tg_msg_ep r;
+	uint32_t id;
+
+	media_add(&def.v4, TG_AF_INET, "192.0.2.11");
+	media_add(&def.v4, TG_AF_INET, "192.0.2.12");
+	for (uint64_t k = 1; k <= 4; k++) {
+		assert_int_equal(create_any(k, TG_AF_INET, 0, &id), 0);
+		assert_local(id, "192.0.2.10", (uint16_t)(PORT_MIN + 2 * (k - 1)));
+	}
+	/* the primary is full: the next address */
+	assert_int_equal(create_any(5, TG_AF_INET, 0, &id), 0);
+	assert_local(id, "192.0.2.11", 10000);
+	/* a port freed on the primary waits: the current address has room */
+	delete_now(2);
+	for (uint64_t k = 6; k <= 8; k++) {
+		assert_int_equal(create_any(k, TG_AF_INET, 0, &id), 0);
+		assert_local(id, "192.0.2.11", (uint16_t)(PORT_MIN + 2 * (k - 5)));
+	}
+	/* .11 full: on to .12, not back to the primary */
+	for (uint64_t k = 9; k <= 12; k++) {
+		assert_int_equal(create_any(k, TG_AF_INET, 0, &id), 0);
+		assert_local(id, "192.0.2.12", (uint16_t)(PORT_MIN + 2 * (k - 9)));
+	}
+	/* .12 full: round to the primary and the port freed there */
+	assert_int_equal(create_any(13, TG_AF_INET, 0, &id), 0);
+	assert_local(id, "192.0.2.10", 10002);
+	/* every address full: refused, and nothing spent on it */
+	assert_int_equal(create_any(14, TG_AF_INET, 0, &id), -ENOSPC);
+	assert_int_equal(dp_ep_find(flows, 14, &id), -ENOENT);
+	assert_int_equal(dp_flows_n_active(flows), 12);
+	/* a named address is that address: full is full, another one has its own ports */
+	assert_int_equal(create4(14, 0, 0, &id), 0);
+	assert_int_equal(eps[id].cfg.local.port, 10000);
+	r = req_make(15, TG_AF_INET, "192.0.2.11", 0);
+	assert_int_equal(dp_ep_create(flows, &r, &def, &id), -ENOSPC);
+	/* a port freed past the cursor (on .12, the cursor on the primary): full ones skipped */
+	delete_now(11);
+	assert_int_equal(create_any(15, TG_AF_INET, 0, &id), 0);
+	assert_local(id, "192.0.2.12", 10004);
+	/* the IPv6 list is its own: empty here */
+	assert_int_equal(create_any(16, TG_AF_INET6, 0, &id), -EADDRNOTAVAIL);
+}
+
+/* A request leaving the address 0 but asking for a port gets it on the first media address,
+ * from the cursor, where that port is free; the cursor stays where it was. */
+static void test_media_addresses_port_asked(void **state)
+{
+	uint32_t id;
+
+	media_add(&def.v4, TG_AF_INET, "192.0.2.11");
+	assert_int_equal(create_any(1, TG_AF_INET, 10002, &id), 0);
+	assert_local(id, "192.0.2.10", 10002);
+	assert_int_equal(create_any(2, TG_AF_INET, 10002, &id), 0);
+	assert_local(id, "192.0.2.11", 10002);
+	assert_int_equal(create_any(3, TG_AF_INET, 10002, &id), -EADDRINUSE);
+	assert_int_equal(create_any(3, TG_AF_INET, 10001, &id), -EINVAL);
+	assert_int_equal(create_any(3, TG_AF_INET, 0, &id), 0);
+	assert_local(id, "192.0.2.10", 10000);
 }
 
 static void test_update(void **state)
@@ -687,6 +783,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_create_is_idempotent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_defaults, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ports_per_local_address, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_media_addresses_fill_in_turn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_media_addresses_port_asked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_update, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rtcp_mux_flow, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_link, setup, teardown),

@@ -558,8 +558,10 @@ static int setup(void **state)
 	app.eps = dp_flows_eps(app.flows);
 	app.neigh = dp_neigh_create(64, 0);
 	assert_non_null(app.neigh);
-	app.local_addr.v4 = addr("10.0.0.1", 0);
-	app.local_addr.v6 = addr("2001:db8:a::1", 0);
+	app.local_addr.v4.a[0] = addr("10.0.0.1", 0);
+	app.local_addr.v4.n = 1;
+	app.local_addr.v6.a[0] = addr("2001:db8:a::1", 0);
+	app.local_addr.v6.n = 1;
 	eps = app.eps;
 
 	memset(&lc, 0, sizeof(lc));

@@ -3,7 +3,8 @@
 # The relay with kernel peers in a network namespace: IPv4 and IPv6 legs and a v4 leg joined to
 # a v6 leg, each way, arriving intact from the appliance's own addresses; ARP and ping through
 # the exception path; latching refuses a foreign source; malformed frames are counted and
-# dropped while the worker keeps relaying.
+# dropped while the worker keeps relaying; a second media address takes the endpoints the
+# first has no port for.
 . "$(dirname "$0")/lib.sh"
 
 FLOWCTL=$TG_BUILD/tools/flowctl/tg-flowctl
@@ -12,14 +13,19 @@ PEER=$TG_SRC/tests/integration/rtp_peer.py
 # software checksums: the relay's own incremental update, checked by the peers' kernels (which
 # drop a datagram with a bad checksum); offload is the NIC's business
 # TG_DP_LCORES: the same checks with several workers (e.g. 0@0,1@1,2@1: two workers, one core)
-start_dp dp --set dataplane.media_address=$APP4 --set dataplane.media_address6=$APP6 \
+# four RTP ports an address: two pairs fill the first media address (each check below holds one)
+APP4B=198.18.0.4
+start_dp dp --set dataplane.media_address=$APP4,$APP4B --set dataplane.media_address6=$APP6 \
+	--set dataplane.port_min=30000 --set dataplane.port_max=30006 \
 	--set dataplane.media_timeout=2s --set dataplane.checksum_offload=false \
 	--set "dataplane.lcores=${TG_DP_LCORES:-0-1}"
 media_netns
+ip -n "$APP_NS" addr add "$APP4B/24" dev "tgx0-$INSTANCE"
 
 # exception path: the kernel in the appliance's namespace answers ARP, ND and ping
 in_peers ping -c 2 -W 2 "$APP4" >"$WORK/ping4.log" 2>&1 || fail "ping $APP4 through the exception path"
 in_peers ping -6 -c 2 -W 2 "$APP6" >"$WORK/ping6.log" 2>&1 || fail "ping $APP6 through the exception path"
+in_peers ping -c 2 -W 2 "$APP4B" >"$WORK/ping4b.log" 2>&1 || fail "ping $APP4B through the exception path"
 [[ $(dp_counter exc_from_kernel) -gt 0 ]] || fail "exc_from_kernel stayed 0"
 pass "ARP, ND and ping go through the exception path"
 
@@ -105,3 +111,29 @@ kill -INT "$fc_quiet_pid"
 wait_log fc_quiet "^pairs=1 installed=1 exit=0" 10
 [[ $(count_log fc_quiet "media-timeout key=2 ") -eq 1 ]] || fail "timeout reported more than once"
 pass "a silent endpoint is reported once as a media timeout"
+
+# several media addresses: the first one's ports are all taken by two pairs, so the third
+# pair's endpoints go to the second, and RTP flows there (the peers' ARP for it answered by
+# the kernel on the exception TAP); with both full, a fifth pair is refused
+start_bg fc_multi "$FLOWCTL" --instance "$INSTANCE" --pairs 3 --a-remote 198.18.0.2:5050 \
+	--b-remote 198.18.0.3:6050 --stats
+wait_log fc_multi "^installed 3 pairs" 10
+for i in 0 1; do
+	grep -q "^pair $i: a=$APP4:[0-9]* b=$APP4:[0-9]*$" "$WORK/fc_multi.log" ||
+		fail "pair $i not on $APP4: $(grep "^pair $i:" "$WORK/fc_multi.log")"
+done
+a_local=$(sed -n "s/^pair 2: a=\([^ ]*\) b=.*/\1/p" "$WORK/fc_multi.log")
+b_local=$(sed -n "s/^pair 2: a=[^ ]* b=\(.*\)/\1/p" "$WORK/fc_multi.log")
+[[ $a_local == "$APP4B":* && $b_local == "$APP4B":* ]] || fail "pair 2 not on $APP4B: a=$a_local b=$b_local"
+in_peers python3 "$PEER" exchange 198.18.0.2:5054 198.18.0.3:6054 "$a_local" "$b_local" 50 \
+	>"$WORK/peer_multi.log" 2>&1 || fail "second media address: $(cat "$WORK/peer_multi.log")"
+kill -INT "$fc_multi_pid"
+wait_log fc_multi "^pairs=3 installed=1 exit=0" 10
+wait_log fc_multi "stats pair 2 a: rx_pkts=5[0-2] .* tx_pkts=5[0-2] .* lost=0 " 1
+# one control plane at a time: the full addresses are tried once fc_multi has gone
+rc=0
+timeout 20 "$FLOWCTL" --instance "$INSTANCE" --pairs 5 --a-remote 198.18.0.2:5060 \
+	--b-remote 198.18.0.3:6060 >"$WORK/fc_full.log" 2>&1 || rc=$?
+((rc == 1)) && grep -q "2 of 10 requests failed (first: No space left on device)" "$WORK/fc_full.log" ||
+	fail "every media address full: flowctl exit $rc: $(cat "$WORK/fc_full.log")"
+pass "a second media address takes what the first has no port for and carries RTP; then full"

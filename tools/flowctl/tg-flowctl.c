@@ -365,7 +365,7 @@ int main(int argc, char **argv)
 	}
 	if (!c.o.pairs || !c.o.a_remote.family || !c.o.b_remote.family)
 		return usage();
-	/* local addresses default to the dataplane's media address of the remote's family */
+	/* no local address: the dataplane picks a media address of the remote's family */
 	if (!c.o.a_local.family)
 		c.o.a_local.family = c.o.a_remote.family;
 	if (!c.o.b_local.family)
