@@ -1697,6 +1697,82 @@ static void end_for_shutdown(struct b2b_call *c)
 	end_call(c, B2B_CDR_SHUTDOWN, 503, NULL);
 }
 
+/* ---- what the operator sees and does ------------------------------------------------------ */
+
+static void view_of(const struct b2b_call *c, struct b2b_call_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->id = c->id;
+	v->state = c->sm.state;
+	v->a.call_id = c->a.dlg.call_id;
+	v->a.from_uri = c->a.dlg.remote_uri;
+	v->a.to_uri = c->a.dlg.local_uri;
+	v->a.remote = (const struct sockaddr *)&c->a.dlg.peer.addr;
+	if (c->b.dlg.call_id) {
+		v->b.call_id = c->b.dlg.call_id;
+		v->b.from_uri = c->b.dlg.local_uri;
+		v->b.to_uri = c->b.dlg.remote_uri;
+		v->b.remote = (const struct sockaddr *)&c->b.dlg.peer.addr;
+	}
+	v->target = c->target.text;
+	v->setup_ms = c->setup_ms;
+	v->answer_ms = c->answer_ms;
+	v->nmedia = c->nmedia;
+	for (unsigned i = 0; i < c->nmedia; i++) {
+		v->media[i].key_a = c->media[i].key_a;
+		v->media[i].key_b = c->media[i].key_b;
+		v->media[i].local_a = c->media[i].local_a;
+		v->media[i].local_b = c->media[i].local_b;
+		v->media[i].active = c->media[i].active;
+	}
+}
+
+int b2b_call_get(struct b2b *b, uint64_t id, struct b2b_call_view *out)
+{
+	struct b2b_call *c = call_find(b, id);
+
+	if (!c || c->terminating)
+		return -ENOENT;
+	view_of(c, out);
+	return 0;
+}
+
+void b2b_calls_each(struct b2b *b, bool (*fn)(void *arg, const struct b2b_call_view *v), void *arg)
+{
+	struct b2b_call_view v;
+
+	/* fn only reads: the table does not change under the walk */
+	for (size_t i = 0; i < b->calls.nbuckets; i++) {
+		for (struct tg_hnode *nd = b->calls.buckets[i]; nd; nd = nd->next) {
+			const struct b2b_call *c = (const struct b2b_call *)nd;
+
+			if (c->terminating)
+				continue;
+			view_of(c, &v);
+			if (!fn(arg, &v))
+				return;
+		}
+	}
+}
+
+int b2b_call_hangup(struct b2b *b, uint64_t id)
+{
+	struct b2b_call *c = call_find(b, id);
+
+	if (!c || c->terminating)
+		return -ENOENT;
+	TG_LOG_CALL(B2B, NOTICE, call_id_of(c), "-", "ended by the operator");
+	c->reason_hdr = "SIP;cause=200;text=\"ended by the operator\"";
+	apply(c, B2B_EV_TERMINATE_REQUESTED);
+	end_call(c, B2B_CDR_OPERATOR, 480, NULL);
+	return 0;
+}
+
+void b2b_set_routes(struct b2b *b, const struct cp_route_table *routes)
+{
+	b->p.routes = routes;
+}
+
 unsigned b2b_drain(struct b2b *b)
 {
 	size_t ended;

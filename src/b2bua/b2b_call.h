@@ -20,7 +20,9 @@
 #include <stdint.h>
 
 #include "b2b_cdr.h"
+#include "b2b_state.h"
 #include "cp_dp.h"
+#include "cp_sdp.h"
 #include "cp_loop.h"
 #include "cp_route.h"
 #include "cp_sip_transport.h"
@@ -82,6 +84,35 @@ unsigned b2b_active_calls(const struct b2b *b);
 unsigned b2b_calls_in_memory(const struct b2b *b);
 /* The transaction layer's counters, for status lines. */
 const struct cp_txn_counters *b2b_txn_counters(const struct b2b *b);
+/*
+ * A call as the operator (and later the session API) sees it. The strings and the address point
+ * into the call: valid until the loop runs on.
+ */
+struct b2b_call_view {
+	uint64_t id;
+	enum b2b_state state;
+	struct b2b_cdr_leg a, b;     /* b.call_id NULL: the B leg has not been sent yet */
+	const char *target;	     /* where the route sent the call ("198.18.0.2:5060/udp") */
+	int64_t setup_ms, answer_ms; /* Unix time in ms; <= 0: not yet */
+	unsigned nmedia;
+	struct b2b_media_view {
+		uint64_t key_a, key_b; /* the endpoints facing A and B (EP_STATS takes them) */
+		struct tg_addr local_a, local_b;
+		bool active;
+	} media[CP_SDP_MAX_MEDIA];
+};
+
+/* Calls by id (-ENOENT: none, or it is ending). */
+int b2b_call_get(struct b2b *b, uint64_t id, struct b2b_call_view *out);
+/* Every call not yet ending, in no particular order; fn returns false to stop. */
+void b2b_calls_each(struct b2b *b, bool (*fn)(void *arg, const struct b2b_call_view *v), void *arg);
+/* Ends a call as the operator asked: BYE on both legs (Reason: SIP;cause=200;text="ended by
+ * the operator") once answered, CANCEL and 480 before; the record says "operator".
+ * -ENOENT: no such call, or it is already ending. */
+int b2b_call_hangup(struct b2b *b, uint64_t id);
+/* A new routing table for the calls to come (reload); the caller frees the old one after. */
+void b2b_set_routes(struct b2b *b, const struct cp_route_table *routes);
+
 /* Transactions alive now, and completed records absorbing retransmissions */
 size_t b2b_txn_live(const struct b2b *b);
 size_t b2b_txn_completed(const struct b2b *b);

@@ -44,7 +44,8 @@
 	X(MEDIA_TIMEOUT, "media-timeout")                                                          \
 	X(MAX_DURATION, "max-duration")                                                            \
 	X(ERROR, "error") /* internal error, session timer failure, lost transaction */            \
-	X(SHUTDOWN, "shutdown")
+	X(SHUTDOWN, "shutdown")                                                                    \
+	X(OPERATOR, "operator") /* tgctl call hangup */
 
 enum b2b_cdr_reason {
 #define B2B_X(id, name) B2B_CDR_##id,

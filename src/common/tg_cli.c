@@ -13,8 +13,6 @@
 #include "tg_log.h"
 #include "tollgate/version.h"
 
-#define MAX_SETS 64
-
 static int validate_instance(const void *v, char *err, size_t errlen)
 {
 	if (!tg_instance_name_ok(v)) {
@@ -43,6 +41,12 @@ static int validate_log(const void *v, char *err, size_t errlen)
 	return rc;
 }
 
+/* validated: the spec parses */
+static void apply_log(const void *v)
+{
+	tg_log_apply_spec(v);
+}
+
 #define GC(member) TG_CFG_AT(struct tg_general_config, member)
 
 static const struct tg_cfg_key general_keys[] = {
@@ -52,7 +56,7 @@ static const struct tg_cfg_key general_keys[] = {
 			"(/dev/shm/tollgate.<instance>.*), so several appliances can share a "
 			"host."},
 	{"general", "log", TG_CFG_STRING, GC(log), .def = "info", .flags = TG_CFG_LIVE,
-		.validate = validate_log,
+		.validate = validate_log, .apply = apply_log,
 		.help = "Log levels: a level for all subsystems, or SUBSYS=LEVEL pairs separated "
 			"by "
 			"commas (e.g. 'info,chan=debug')."},
@@ -94,17 +98,53 @@ static const struct tg_cli_opt *find_opt(const struct tg_cli *cli, const char *n
 	return NULL;
 }
 
+int tg_cli_load(const struct tg_cli *cli, struct tg_cfg *cfg, char *err, size_t errlen)
+{
+	char msg[512];
+	int rc;
+
+	if (cli->config_file) {
+		rc = tg_cfg_load_file(cfg, cli->config_file, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	for (unsigned s = 0; s < cli->n_sets; s++) {
+		const char *opt = cli->set_opt[s], *val = cli->set_arg[s], *eq;
+		char key[128];
+
+		if (strcmp(opt, "--instance") == 0) {
+			snprintf(key, sizeof(key), "general.instance");
+		} else if (strcmp(opt, "--log") == 0) {
+			snprintf(key, sizeof(key), "general.log");
+		} else {
+			eq = strchr(val, '=');
+			if (!eq || eq == val || (size_t)(eq - val) >= sizeof(key)) {
+				tg_errf(err, errlen, "%s '%s': expected KEY=VALUE", opt, val);
+				return -EINVAL;
+			}
+			snprintf(key, sizeof(key), "%.*s", (int)(eq - val), val);
+			val = eq + 1;
+		}
+		rc = tg_cfg_set(cfg, key, val, false, msg, sizeof(msg));
+		if (rc < 0) {
+			tg_errf(err, errlen, "%s %s: %s", opt, cli->set_arg[s], msg);
+			return rc;
+		}
+	}
+	return 0;
+}
+
 enum tg_cli_result tg_cli_parse(
 	struct tg_cli *cli, struct tg_cfg *cfg, struct tg_general_config *gc, int argc, char **argv)
 {
-	const char *file = NULL, *sets[MAX_SETS], *sets_from[MAX_SETS];
 	enum { NONE, SHOW, DOCS, EXAMPLE } dump = NONE;
-	unsigned n_sets = 0;
 	char err[512];
 	int i;
 
 	cli->rest_argc = 0;
 	cli->rest_argv = NULL;
+	cli->config_file = NULL;
+	cli->n_sets = 0;
 	if (tg_cfg_apply_defaults(cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s: built-in defaults rejected: %s\n", cli->prog, err);
 		return TG_CLI_ERROR;
@@ -132,15 +172,15 @@ enum tg_cli_result tg_cli_parse(
 			printf("%s %s\n", cli->prog, TOLLGATE_VERSION);
 			return TG_CLI_EXIT;
 		} else if (strcmp(a, "--config") == 0) {
-			file = argv[++i];
+			cli->config_file = argv[++i];
 		} else if (needs) {
-			if (n_sets == MAX_SETS) {
+			if (cli->n_sets == TG_CLI_MAX_SETS) {
 				fprintf(stderr, "%s: more than %d overrides\n", cli->prog,
-					MAX_SETS);
+					TG_CLI_MAX_SETS);
 				return TG_CLI_ERROR;
 			}
-			sets_from[n_sets] = a;
-			sets[n_sets++] = argv[++i];
+			cli->set_opt[cli->n_sets] = a;
+			cli->set_arg[cli->n_sets++] = argv[++i];
 		} else if (strcmp(a, "--show-config") == 0) {
 			dump = SHOW;
 		} else if (strcmp(a, "--config-docs") == 0) {
@@ -157,32 +197,9 @@ enum tg_cli_result tg_cli_parse(
 			return TG_CLI_ERROR;
 		}
 	}
-	if (file && tg_cfg_load_file(cfg, file, err, sizeof(err)) < 0) {
+	if (tg_cli_load(cli, cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s: %s\n", cli->prog, err);
 		return TG_CLI_ERROR;
-	}
-	for (unsigned s = 0; s < n_sets; s++) {
-		char key[128];
-		const char *val = sets[s], *eq;
-
-		if (strcmp(sets_from[s], "--instance") == 0) {
-			snprintf(key, sizeof(key), "general.instance");
-		} else if (strcmp(sets_from[s], "--log") == 0) {
-			snprintf(key, sizeof(key), "general.log");
-		} else {
-			eq = strchr(val, '=');
-			if (!eq || eq == val || (size_t)(eq - val) >= sizeof(key)) {
-				fprintf(stderr, "%s: --set '%s': expected KEY=VALUE\n", cli->prog,
-					val);
-				return TG_CLI_ERROR;
-			}
-			snprintf(key, sizeof(key), "%.*s", (int)(eq - val), val);
-			val = eq + 1;
-		}
-		if (tg_cfg_set(cfg, key, val, false, err, sizeof(err)) < 0) {
-			fprintf(stderr, "%s: %s %s: %s\n", cli->prog, sets_from[s], sets[s], err);
-			return TG_CLI_ERROR;
-		}
 	}
 	switch (dump) {
 	case SHOW:

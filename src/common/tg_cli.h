@@ -31,6 +31,8 @@ struct tg_cli_opt {
 	int (*fn)(void *ctx, const char *arg, char *err, size_t errlen);
 };
 
+#define TG_CLI_MAX_SETS 64
+
 struct tg_cli {
 	const char *prog;
 	const char *summary; /* one line for --help */
@@ -40,6 +42,13 @@ struct tg_cli {
 	bool allow_rest;  /* arguments after "--" are the caller's (EAL) */
 	int rest_argc;	  /* out */
 	char **rest_argv; /* out */
+	/* out: the configuration the command line gave, kept for tg_cli_load() (a reload): the
+	 * file (NULL: none) and the overrides in order, each the option ("--set", "--instance",
+	 * "--log") and its argument. They point into argv. */
+	const char *config_file;
+	unsigned n_sets;
+	const char *set_opt[TG_CLI_MAX_SETS];
+	const char *set_arg[TG_CLI_MAX_SETS];
 };
 
 enum tg_cli_result {
@@ -54,5 +63,12 @@ enum tg_cli_result {
  */
 enum tg_cli_result tg_cli_parse(struct tg_cli *cli, struct tg_cfg *cfg,
 	struct tg_general_config *gc, int argc, char **argv);
+
+/*
+ * Loads what the command line gave into cfg: the file, then the overrides in order. The boot
+ * path of tg_cli_parse(), and a reload's (into a tg_cfg_detached() copy, whose defaults are
+ * already applied). 0, or -errno with the message in err ("--set x=1: unknown key 'x'").
+ */
+int tg_cli_load(const struct tg_cli *cli, struct tg_cfg *cfg, char *err, size_t errlen);
 
 #endif

@@ -44,6 +44,7 @@ struct tg_cfg {
 	uint32_t *index;	 /* entry numbers sorted by (section, name), for bsearch */
 	unsigned char *defaults; /* each key's parsed default at its slot */
 	size_t blob_size;	 /* bytes of a defaults or scratch blob */
+	unsigned char *own;	 /* tg_cfg_detached(): the values, at each entry's slot */
 };
 
 /* Longest value quoted back in an error message; the rest becomes "...". */
@@ -62,6 +63,11 @@ static const char *const type_names[] = {
 const char *tg_cfg_type_name(enum tg_cfg_type type)
 {
 	return (unsigned)type < sizeof(type_names) / sizeof(type_names[0]) ? type_names[type] : "?";
+}
+
+const char *tg_cfg_changes(const struct tg_cfg_key *k)
+{
+	return k->flags & TG_CFG_LIVE ? "live" : k->flags & TG_CFG_RELOAD ? "reload" : "boot";
 }
 
 static void err_clear(char *err, size_t errlen)
@@ -467,8 +473,12 @@ static const char *check_row(const struct tg_cfg_key *k)
 		return "section and name need 1-47 characters of [A-Za-z0-9_-]";
 	if (!k->help || !k->help[0])
 		return "no help text: every key is documented";
-	if (k->flags & ~(unsigned)(TG_CFG_LIVE | TG_CFG_SECRET | TG_CFG_REPEAT))
+	if (k->flags & ~(unsigned)(TG_CFG_LIVE | TG_CFG_SECRET | TG_CFG_REPEAT | TG_CFG_RELOAD))
 		return "unknown flags";
+	if ((k->flags & TG_CFG_LIVE) && (k->flags & TG_CFG_RELOAD))
+		return "live and reload: a live key is set at once, reload only re-reads the file";
+	if (k->apply && !(k->flags & TG_CFG_LIVE))
+		return "an apply hook on a key that is not live would never run";
 	if ((k->flags & TG_CFG_REPEAT) && k->type != TG_CFG_STRING)
 		return "only a string can be repeated";
 	if (!k->def && k->type != TG_CFG_STRING && k->type != TG_CFG_ADDR)
@@ -596,7 +606,38 @@ void tg_cfg_free(struct tg_cfg *cfg)
 	free(cfg->ents);
 	free(cfg->index);
 	free(cfg->defaults);
+	free(cfg->own);
 	free(cfg);
+}
+
+struct tg_cfg *tg_cfg_detached(const struct tg_cfg *cfg)
+{
+	struct tg_cfg *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		goto nomem;
+	d->n = cfg->n;
+	d->blob_size = cfg->blob_size;
+	/* +1: malloc(0) may return NULL on an empty registry */
+	d->ents = malloc(cfg->n * sizeof(*d->ents) + 1);
+	d->index = malloc(cfg->n * sizeof(*d->index) + 1);
+	d->defaults = malloc(cfg->blob_size + 1);
+	d->own = malloc(cfg->blob_size + 1);
+	if (!d->ents || !d->index || !d->defaults || !d->own)
+		goto nomem;
+	memcpy(d->index, cfg->index, cfg->n * sizeof(*d->index));
+	memcpy(d->defaults, cfg->defaults, cfg->blob_size);
+	/* each value sits at its entry's scratch slot: the blob has room for every key */
+	for (size_t i = 0; i < cfg->n; i++) {
+		d->ents[i] = cfg->ents[i];
+		d->ents[i].field = d->own + cfg->ents[i].slot;
+	}
+	tg_cfg_apply_defaults(d, NULL, 0);
+	return d;
+nomem:
+	tg_cfg_free(d);
+	errno = ENOMEM;
+	return NULL;
 }
 
 int tg_cfg_register(struct tg_cfg *cfg, const struct tg_cfg_key *keys, size_t n, void *base)
@@ -684,6 +725,13 @@ int tg_cfg_apply_defaults(struct tg_cfg *cfg, char *err, size_t errlen)
 		memcpy(cfg->ents[i].field, cfg->defaults + cfg->ents[i].slot,
 			cfg->ents[i].key->size);
 	return 0;
+}
+
+const struct tg_cfg_key *tg_cfg_find(const struct tg_cfg *cfg, const char *key)
+{
+	long i = find_dotted(cfg, key);
+
+	return i < 0 ? NULL : cfg->ents[i].key;
 }
 
 size_t tg_cfg_count(const struct tg_cfg *cfg)
@@ -1035,6 +1083,12 @@ int tg_cfg_set(struct tg_cfg *cfg, const char *key, const char *value, bool runn
 	}
 	e = &cfg->ents[i];
 	k = e->key;
+	if (running && (k->flags & TG_CFG_RELOAD)) {
+		tg_errf(err, errlen,
+			"%s.%s is not live: change it in the config file and reload (tgctl reload)",
+			k->section, k->name);
+		return -EPERM;
+	}
 	if (running && !(k->flags & TG_CFG_LIVE)) {
 		tg_errf(err, errlen, "%s.%s is boot-only: change it in the config file and restart",
 			k->section, k->name);
@@ -1052,6 +1106,8 @@ int tg_cfg_set(struct tg_cfg *cfg, const char *key, const char *value, bool runn
 	rc = parse_value(k, value, tmp, msg, sizeof(msg));
 	if (rc == 0) {
 		memcpy(e->field, tmp, k->size);
+		if (running && k->apply)
+			k->apply(e->field);
 	} else {
 		vlen = strlen(value);
 		tg_errf(err, errlen, "%s.%s = '%.*s%s': %s", k->section, k->name,
@@ -1161,7 +1217,8 @@ void tg_cfg_write_docs(const struct tg_cfg *cfg, FILE *out)
 {
 	fputs("# Configuration reference\n\n"
 	      "Generated from the key tables in the source. Keys marked *live* can be changed at "
-	      "run time with `set section.key value`; *boot* keys need a restart.\n",
+	      "run time with `tgctl set section.key value`; *reload* keys are re-read from the "
+	      "config file by `tgctl reload`; *boot* keys need a restart.\n",
 		out);
 	for (size_t i = 0; i < cfg->n; i++) {
 		const char *sect = cfg->ents[i].key->section;
@@ -1192,7 +1249,7 @@ void tg_cfg_write_docs(const struct tg_cfg *cfg, FILE *out)
 			}
 			fputs(" | ", out);
 			md_cell(out, range, strlen(range));
-			fprintf(out, " | %s | ", k->flags & TG_CFG_LIVE ? "live" : "boot");
+			fprintf(out, " | %s | ", tg_cfg_changes(k));
 			md_cell(out, k->help, strlen(k->help));
 			fputs(" |\n", out);
 		}
@@ -1247,7 +1304,8 @@ void tg_cfg_write_example(const struct tg_cfg *cfg, FILE *out)
 			fputc('\n', out);
 			write_comment(out, k->help);
 			fprintf(out, "# %s: %s; %s\n", tg_cfg_type_name(k->type), range,
-				k->flags & TG_CFG_LIVE ? "live" : "boot-only");
+				k->flags & (TG_CFG_LIVE | TG_CFG_RELOAD) ? tg_cfg_changes(k)
+									 : "boot-only");
 			fprintf(out, "%s = %.*s\n", k->name, (int)n, def);
 		}
 	}

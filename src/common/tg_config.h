@@ -32,6 +32,9 @@ enum tg_cfg_type {
 /* STRING lists: a file may give the key on several lines (a config line is at most ~200
  * characters); each later line is appended to the value so far after ", ". */
 #define TG_CFG_REPEAT 0x4
+/* Boot-only for tg_cfg_set(running = true), but re-read from the config file by the control
+ * plane's `reload`, whose owner rebuilds what depends on it (the routing table). */
+#define TG_CFG_RELOAD 0x8
 
 /* Longest section or key name; inih keeps section names in a 50-byte buffer. */
 #define TG_CFG_NAME_MAX 47
@@ -52,11 +55,14 @@ enum tg_cfg_type {
  * min, max:      bounds for INT, UINT (value) and DURATION (milliseconds). Both 0 means the
  *                type's full range. Unused by other types.
  * choices:       ENUM only: NULL-terminated names; the field stores the index.
- * flags:         TG_CFG_LIVE, TG_CFG_SECRET, TG_CFG_REPEAT.
+ * flags:         TG_CFG_LIVE, TG_CFG_SECRET, TG_CFG_REPEAT, TG_CFG_RELOAD.
  * help:          one sentence or more for docs, the example file and the CLI.
  * validate:      optional; called with the parsed value (a pointer to the field's type, not yet
  *                committed) from load, set and register. Returns 0, or -errno with a reason in
  *                err (the caller adds file, line and key).
+ * apply:         optional, TG_CFG_LIVE keys only: called by tg_cfg_set(running = true) with the
+ *                new value once it is in the field, for a change that must act at once rather
+ *                than be read at its next use (log levels). It cannot fail: validate refuses.
  */
 struct tg_cfg_key {
 	const char *section;
@@ -71,6 +77,7 @@ struct tg_cfg_key {
 	unsigned flags;
 	const char *help;
 	int (*validate)(const void *value, char *err, size_t errlen);
+	void (*apply)(const void *value);
 };
 
 /* Designated-initializer helper: .offset and .size of a member of the module's config struct. */
@@ -83,6 +90,12 @@ struct tg_cfg;
 struct tg_cfg *tg_cfg_new(void);
 /* Frees the registry only; the registered tables and structs stay the caller's. NULL is a no-op. */
 void tg_cfg_free(struct tg_cfg *cfg);
+/*
+ * A registry with cfg's keys whose values live in memory of its own, at their defaults: a file
+ * can be loaded into it and compared with the running values (tg_cfg_get on both) without
+ * touching any module's struct. Free it with tg_cfg_free(). NULL with errno ENOMEM.
+ */
+struct tg_cfg *tg_cfg_detached(const struct tg_cfg *cfg);
 
 /*
  * Adds a module's table; base is the struct its offsets point into. Every row is checked
@@ -123,8 +136,9 @@ int tg_cfg_load_buf(struct tg_cfg *cfg, const char *buf, size_t len, const char 
 
 /*
  * Sets one key from text: key is "section.name". running = true refuses keys without
- * TG_CFG_LIVE (boot-only) with -EPERM. Returns 0, -ENOENT (unknown key), -EPERM, -EINVAL (bad
- * value; the field is unchanged) or -ENOMEM, with a message in err.
+ * TG_CFG_LIVE (boot-only) with -EPERM, and runs the row's apply hook after the change. Returns
+ * 0, -ENOENT (unknown key), -EPERM, -EINVAL (bad value; the field is unchanged) or -ENOMEM,
+ * with a message in err.
  */
 int tg_cfg_set(struct tg_cfg *cfg, const char *key, const char *value, bool running, char *err,
 	size_t errlen);
@@ -142,11 +156,15 @@ void tg_cfg_write_docs(const struct tg_cfg *cfg, FILE *out);
 /* A loadable INI file with every key at its default, its help and range as comments. */
 void tg_cfg_write_example(const struct tg_cfg *cfg, FILE *out);
 
+/* The row of "section.name", or NULL. */
+const struct tg_cfg_key *tg_cfg_find(const struct tg_cfg *cfg, const char *key);
 /* Number of registered keys, and the i-th in registration order (NULL past the end): for CLI
  * completion and tests. */
 size_t tg_cfg_count(const struct tg_cfg *cfg);
 const struct tg_cfg_key *tg_cfg_key_at(const struct tg_cfg *cfg, size_t i);
 /* "bool", "int", "uint", "string", "enum", "duration", "address". */
 const char *tg_cfg_type_name(enum tg_cfg_type type);
+/* How a key changes: "live" (set at run time), "reload" (the config file, re-read) or "boot". */
+const char *tg_cfg_changes(const struct tg_cfg_key *k);
 
 #endif

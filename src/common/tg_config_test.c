@@ -863,6 +863,116 @@ static void test_register_errors(void **state)
 	assert_int_equal(f->core.port, 5061);
 }
 
+/* A copy detached from the modules' structs: its own values, the same rules */
+static void test_detached(void **state)
+{
+	struct fix *f = *state;
+	struct tg_cfg *d;
+	char buf[64];
+
+	assert_int_equal(set(f, "core.port", "6000", false), 0);
+	d = tg_cfg_detached(f->cfg);
+	assert_non_null(d);
+	assert_int_equal(tg_cfg_count(d), tg_cfg_count(f->cfg));
+	/* at the defaults, not at the running values */
+	assert_int_equal(tg_cfg_get(d, "core.port", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "5060");
+	assert_int_equal(tg_cfg_load_string(d, "[core]\nport = 7000\nname = other\n", "t.conf",
+				 f->err, sizeof(f->err)),
+		0);
+	assert_int_equal(tg_cfg_get(d, "core.port", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "7000");
+	assert_int_equal(tg_cfg_get(d, "core.name", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "other");
+	/* the modules' structs are untouched */
+	assert_int_equal(f->core.port, 6000);
+	assert_string_equal(f->core.name, "tollgate");
+	/* validators run there too, and all-or-nothing holds */
+	assert_int_equal(tg_cfg_load_string(d, "[dataplane]\neven = 4\n[core]\nport = 0\n",
+				 "t.conf", f->err, sizeof(f->err)),
+		-EINVAL);
+	assert_int_equal(
+		tg_cfg_set(d, "dataplane.even", "3", false, f->err, sizeof(f->err)), -EINVAL);
+	assert_int_equal(tg_cfg_get(d, "dataplane.even", buf, sizeof(buf)), 0);
+	assert_string_equal(buf, "2");
+	assert_ptr_equal(tg_cfg_find(d, "core.port"), &core_keys[2]);
+	assert_null(tg_cfg_find(d, "core.nope"));
+	tg_cfg_free(d);
+}
+
+static char applied[64];
+static unsigned n_applied;
+
+static void record_apply(const void *value)
+{
+	snprintf(applied, sizeof(applied), "%s", (const char *)value);
+	n_applied++;
+}
+
+struct extra_conf {
+	char level[16];
+	char routes[32];
+};
+
+static const struct tg_cfg_key extra_keys[] = {
+	{.section = "extra",
+		.name = "level",
+		.type = TG_CFG_STRING,
+		TG_CFG_AT(struct extra_conf, level),
+		.def = "info",
+		.flags = TG_CFG_LIVE,
+		.apply = record_apply,
+		.help = "Acted on at once."},
+	{.section = "extra",
+		.name = "routes",
+		.type = TG_CFG_STRING,
+		TG_CFG_AT(struct extra_conf, routes),
+		.flags = TG_CFG_RELOAD,
+		.help = "Re-read by reload."},
+};
+
+/* apply runs on a running set only; a reload key is refused by set with its own message */
+static void test_apply_and_reload(void **state)
+{
+	struct fix *f = *state;
+	struct extra_conf ec;
+	struct tg_cfg_key bad = extra_keys[0];
+	char *docs;
+
+	assert_int_equal(tg_cfg_register(f->cfg, extra_keys, N(extra_keys), &ec), 0);
+	assert_int_equal(tg_cfg_apply_defaults(f->cfg, f->err, sizeof(f->err)), 0);
+	n_applied = 0;
+	assert_int_equal(set(f, "extra.level", "debug", false), 0);
+	assert_int_equal(n_applied, 0);
+	assert_int_equal(set(f, "extra.level", "warn", true), 0);
+	assert_int_equal(n_applied, 1);
+	assert_string_equal(applied, "warn");
+	assert_int_equal(set(f, "extra.level", "a-very-long-level-name", true), -EINVAL);
+	assert_int_equal(n_applied, 1);
+
+	assert_int_equal(set(f, "extra.routes", "x", true), -EPERM);
+	assert_string_equal(f->err, "extra.routes is not live: change it in the config file and "
+				    "reload (tgctl reload)");
+	assert_int_equal(set(f, "extra.routes", "x", false), 0);
+	assert_string_equal(ec.routes, "x");
+
+	assert_string_equal(tg_cfg_changes(&extra_keys[0]), "live");
+	assert_string_equal(tg_cfg_changes(&extra_keys[1]), "reload");
+	assert_string_equal(tg_cfg_changes(&core_keys[1]), "boot");
+	docs = capture(tg_cfg_write_docs, f->cfg);
+	assert_non_null(strstr(docs, "| `routes` | string | (empty) | up to 31 characters | "
+				     "reload | Re-read by reload. |\n"));
+	free(docs);
+
+	/* apply needs a live key; live and reload exclude each other */
+	bad.name = "other";
+	bad.flags = 0;
+	assert_int_equal(tg_cfg_register(f->cfg, &bad, 1, &ec), -EINVAL);
+	bad.flags = TG_CFG_LIVE | TG_CFG_RELOAD;
+	bad.apply = NULL;
+	assert_int_equal(tg_cfg_register(f->cfg, &bad, 1, &ec), -EINVAL);
+}
+
 static void test_show(void **state)
 {
 	struct fix *f = *state;
@@ -989,6 +1099,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_all_or_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_register_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_detached, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_apply_and_reload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_show, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_docs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_example_roundtrip, setup, teardown),

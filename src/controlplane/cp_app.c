@@ -64,14 +64,21 @@ static void send_pings(struct cp_app *app)
 	app->ping_seq++;
 }
 
+/* The live intervals: 0 (never) is looked at again this often, in case `set` changes it. */
+#define RECHECK_NS TG_NS_PER_S
+
+static uint64_t interval_ns(uint64_t ms)
+{
+	return ms ? ms * TG_NS_PER_MS : RECHECK_NS;
+}
+
 static void ping_timer(struct cp_loop *l, struct cp_timer *t, void *arg)
 {
 	struct cp_app *app = arg;
 
-	if (cp_dp_is_up(app->dp))
+	if (app->cfg.ping_interval_ms && cp_dp_is_up(app->dp))
 		send_pings(app);
-	if (app->cfg.ping_interval_ms)
-		cp_timer_start(l, t, app->cfg.ping_interval_ms * TG_NS_PER_MS);
+	cp_timer_start(l, t, interval_ns(app->cfg.ping_interval_ms));
 }
 
 static void log_status(struct cp_app *app)
@@ -112,11 +119,12 @@ static void status_timer(struct cp_loop *l, struct cp_timer *t, void *arg)
 {
 	struct cp_app *app = arg;
 
-	log_status(app);
-	if (app->status)
-		app->status(app->hook_arg);
-	if (app->cfg.status_interval_ms)
-		cp_timer_start(l, t, app->cfg.status_interval_ms * TG_NS_PER_MS);
+	if (app->cfg.status_interval_ms) {
+		log_status(app);
+		if (app->status)
+			app->status(app->hook_arg);
+	}
+	cp_timer_start(l, t, interval_ns(app->cfg.status_interval_ms));
 }
 
 #define DRAIN_CHECK_NS (50 * TG_NS_PER_MS)
@@ -258,16 +266,23 @@ int cp_app_start(struct cp_app *app)
 	app->dp = cp_dp_new(app->loop, &p, on_dp_state, on_dp_event, app);
 	if (!app->stats || !app->dp)
 		return -ENOMEM;
+	if (app->cfg.control_socket[0]) {
+		char path[CP_CTL_PATH_MAX];
+		int rc = cp_ctl_socket_path(
+			app->cfg.control_socket, app->instance, path, sizeof(path));
+
+		if (rc < 0)
+			return rc;
+		app->ctl = cp_ctl_new(app->loop, path);
+		if (!app->ctl)
+			return -errno;
+	}
 	cp_timer_init(&app->ping_timer, ping_timer, app);
 	cp_timer_init(&app->status_timer, status_timer, app);
 	cp_timer_init(&app->duration_timer, duration_timer, app);
 	cp_timer_init(&app->drain_timer, drain_check, app);
-	if (app->cfg.ping_interval_ms)
-		cp_timer_start(
-			app->loop, &app->ping_timer, app->cfg.ping_interval_ms * TG_NS_PER_MS);
-	if (app->cfg.status_interval_ms)
-		cp_timer_start(
-			app->loop, &app->status_timer, app->cfg.status_interval_ms * TG_NS_PER_MS);
+	cp_timer_start(app->loop, &app->ping_timer, interval_ns(app->cfg.ping_interval_ms));
+	cp_timer_start(app->loop, &app->status_timer, interval_ns(app->cfg.status_interval_ms));
 	if (app->duration_ns)
 		cp_timer_start(app->loop, &app->duration_timer, app->duration_ns);
 	TG_LOG(CP, NOTICE, "control plane '%s' started (generation %08x)", app->instance,
@@ -286,8 +301,11 @@ int cp_app_finish(struct cp_app *app)
 	const struct cp_dp_counters *c;
 	bool reached;
 
-	if (!app->dp)
+	if (!app->dp) {
+		cp_ctl_free(app->ctl);
+		app->ctl = NULL;
 		return 1;
+	}
 	log_status(app);
 	for (unsigned i = 0; i < CP_MAX_LCORES; i++) {
 		ok += app->ping[i].ok;
@@ -315,6 +333,10 @@ int cp_app_finish(struct cp_app *app)
 	}
 	cp_dp_free(app->dp);
 	cp_dpstats_free(app->stats);
+	/* after whatever may still answer a request (the session layer; the dataplane client,
+	 * which fails what is in flight), before the loop */
+	cp_ctl_free(app->ctl);
+	app->ctl = NULL;
 	if (app->sig_fd >= 0)
 		close(app->sig_fd);
 	cp_loop_free(app->loop);

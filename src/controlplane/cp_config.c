@@ -2,7 +2,38 @@
 /* Each control-plane config key, declared once. */
 #include "cp_config.h"
 
+#include <errno.h>
+#include <string.h>
+
+#include "cp_ctl_proto.h"
+#include "tg_shm.h"
+
 #define CC(member) TG_CFG_AT(struct cp_config, member)
+
+/* An absolute path that fits a Unix socket address with the longest instance name in it. */
+static int validate_control_socket(const void *value, char *err, size_t errlen)
+{
+	static const char mark[] = "{instance}";
+	const char *s = value;
+	size_t len = strlen(s);
+
+	if (!len)
+		return 0;
+	if (s[0] != '/') {
+		tg_errf(err, errlen, "'%s' is not an absolute path", s);
+		return -EINVAL;
+	}
+	for (const char *p = strstr(s, mark); p; p = strstr(p + 1, mark))
+		len += TG_INSTANCE_MAX - 1 - (sizeof(mark) - 1);
+	if (len >= CP_CTL_PATH_MAX) {
+		tg_errf(err, errlen,
+			"too long for a Unix socket: %zu characters with a %d-character instance "
+			"name, at most %d",
+			len, TG_INSTANCE_MAX - 1, CP_CTL_PATH_MAX - 1);
+		return -EINVAL;
+	}
+	return 0;
+}
 
 static const struct tg_cfg_key cp_keys[] = {
 	{"controlplane", "dp_timeout", TG_CFG_DURATION, CC(dp_timeout_ms), .def = "2s", .min = 100,
@@ -35,6 +66,13 @@ static const struct tg_cfg_key cp_keys[] = {
 			"exits when they are all done, or after this long. A second signal exits "
 			"at "
 			"once. 0: exit at once (the calls' records are still written)."},
+	{"controlplane", "control_socket", TG_CFG_STRING, CC(control_socket),
+		.def = CP_CTL_SOCKET_DEFAULT, .validate = validate_control_socket,
+		.help = "The operator's control socket, which tgctl talks to (docs/CLI.md): a Unix "
+			"socket path where '{instance}' stands for general.instance. A missing "
+			"directory is created (mode 0750), a stale socket file replaced, and the "
+			"socket is made 0660: whoever may write to it may run every command. "
+			"Empty: no control socket."},
 	{"sip", "listen", TG_CFG_STRING, CC(sip_listen), .def = "127.0.0.1:5060",
 		.help = "Where SIP is received, over UDP and TCP on the same port: ADDR:PORT or "
 			"[ADDR6]:PORT, several separated by commas. Port 0 picks a free one "

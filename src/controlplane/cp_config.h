@@ -15,7 +15,8 @@ struct cp_config {
 	uint64_t ping_interval_ms;
 	uint64_t status_interval_ms;
 	uint64_t shutdown_grace_ms;
-	char sip_listen[256]; /* [sip] */
+	char control_socket[256]; /* a template: "{instance}" stands for general.instance */
+	char sip_listen[256];	  /* [sip] */
 	char sip_user_agent[64];
 };
 

@@ -641,7 +641,7 @@ static int validate_default(const void *value, char *err, size_t errlen)
 
 static const struct tg_cfg_key route_keys[] = {
 	{"routing", "rules", TG_CFG_STRING, RC(rules), .def = "", .validate = validate_rules,
-		.flags = TG_CFG_REPEAT,
+		.flags = TG_CFG_REPEAT | TG_CFG_RELOAD,
 		.help = "Where new calls go: rules separated by commas, tried in order, the first "
 			"match wins. A rule is '[from CIDR] USER@DOMAIN => TARGET'. USER is '*' "
 			"(any, also none), a literal (case-sensitive) or a prefix ending in '*' "
@@ -659,6 +659,7 @@ static const struct tg_cfg_key route_keys[] = {
 			"may be given on several lines, each adding its rules after the ones "
 			"before."},
 	{"routing", "default", TG_CFG_STRING, RC(def), .def = "", .validate = validate_default,
+		.flags = TG_CFG_RELOAD,
 		.help = "The target (ADDR:PORT or [ADDR6]:PORT, optional /udp or /tcp) of a call "
 			"that matches no rule. Empty: such a call is answered 404, so that only "
 			"configured routes are reachable (never an open relay)."},
@@ -667,4 +668,11 @@ static const struct tg_cfg_key route_keys[] = {
 int cp_route_config_register(struct tg_cfg *cfg, struct cp_route_config *rc)
 {
 	return tg_cfg_register(cfg, route_keys, sizeof(route_keys) / sizeof(route_keys[0]), rc);
+}
+
+int cp_route_config_get(const struct tg_cfg *cfg, struct cp_route_config *rc)
+{
+	int rc1 = tg_cfg_get(cfg, "routing.rules", rc->rules, sizeof(rc->rules));
+
+	return rc1 < 0 ? rc1 : tg_cfg_get(cfg, "routing.default", rc->def, sizeof(rc->def));
 }

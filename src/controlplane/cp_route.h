@@ -52,11 +52,15 @@ struct cp_route_config {
 };
 
 /*
- * Registers routing.rules and routing.default (boot-only) on cfg, writing into rc. Each key's
+ * Registers routing.rules and routing.default on cfg, writing into rc. Neither is live: the
+ * control plane's `reload` re-reads them from the config file (TG_CFG_RELOAD). Each key's
  * validator runs the parser, so a bad rule fails the config load with a message naming the
  * rule and the problem ("rule 2: bad target '1.2.3:5060'"). Returns tg_cfg_register()'s codes.
  */
 int cp_route_config_register(struct tg_cfg *cfg, struct cp_route_config *rc);
+/* The routing keys' values in a registry that has them (a reload's detached copy) into rc.
+ * 0, -ENOENT (not registered there) or -ENOSPC. */
+int cp_route_config_get(const struct tg_cfg *cfg, struct cp_route_config *rc);
 
 struct cp_route_table;
 

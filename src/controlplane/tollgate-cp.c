@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * tollgate-cp: the control-plane process. Thin: options, config, the app's loop, and the session
- * coordinator (src/b2bua) hooked onto it with its routing table and call-record writer.
+ * tollgate-cp: the control-plane process. Thin: options, config, the app's loop, the session
+ * coordinator (src/b2bua) hooked onto it with its routing table and call-record writer, and the
+ * control socket's commands.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -10,8 +11,10 @@
 #include <string.h>
 
 #include "b2b_call.h"
+#include "b2b_ctl.h"
 #include "b2b_cdr.h"
 #include "cp_app.h"
+#include "cp_ctl_cmds.h"
 #include "cp_route.h"
 #include "cp_sip_txn.h"
 #include "dp_config.h"
@@ -22,6 +25,7 @@
 struct opts {
 	struct cp_app *app;
 	bool dump_stats;
+	bool ctl_docs;
 };
 
 /* The session layer and what it needs beside the app */
@@ -32,9 +36,10 @@ struct session {
 	struct cp_route_table *routes;
 	struct b2b_cdr *cdr;
 	struct b2b *b2b;
+	struct b2b_ctl *ctl; /* the call commands; freed after the control socket */
 	struct cp_timer cdr_timer;
-	uint64_t last_offered; /* for the call rate in the status line */
-	uint64_t last_status_ns;
+	uint64_t last_offered; /* for the call rate of the status line and show stats */
+	uint64_t last_rate_ns;
 };
 
 static void hook_dp_event(void *arg, const struct tg_msg *ev)
@@ -52,18 +57,27 @@ static unsigned hook_drain(void *arg)
 	return b2b_drain(((struct session *)arg)->b2b);
 }
 
+/* Calls per second since the last status line or show stats (0 the first time) */
+static double call_rate(struct session *s)
+{
+	const struct b2b_counters *c = b2b_counters(s->b2b);
+	uint64_t now = tg_now_ns();
+	double cps = s->last_rate_ns ? (double)(c->calls_offered - s->last_offered) * 1e9 /
+					       (double)(now - s->last_rate_ns)
+				     : 0;
+
+	s->last_offered = c->calls_offered;
+	s->last_rate_ns = now;
+	return cps;
+}
+
 static void hook_status(void *arg)
 {
 	struct session *s = arg;
 	const struct b2b_counters *c = b2b_counters(s->b2b);
 	const struct cp_txn_counters *t = b2b_txn_counters(s->b2b);
-	uint64_t now = tg_now_ns();
-	double cps = s->last_status_ns ? (double)(c->calls_offered - s->last_offered) * 1e9 /
-						 (double)(now - s->last_status_ns)
-				       : 0;
+	double cps = call_rate(s);
 
-	s->last_offered = c->calls_offered;
-	s->last_status_ns = now;
 	TG_LOG(B2B, INFO,
 		"calls: active %u, in memory %u, %.1f cps | offered %" PRIu64 ", answered %" PRIu64
 		", ended %" PRIu64 ", no route %" PRIu64 ", limit %" PRIu64
@@ -75,6 +89,71 @@ static void hook_status(void *arg)
 		c->rejected_media, t->server_created, t->client_created,
 		t->retransmissions_absorbed, t->timeouts, b2b_txn_live(s->b2b),
 		b2b_txn_completed(s->b2b));
+}
+
+#define CALLS(f) CP_CTL_COUNTER(struct b2b_counters, f)
+static const struct cp_ctl_counter call_counters[] = {
+	{"offered", offsetof(struct b2b_counters, calls_offered)},
+	{"answered", offsetof(struct b2b_counters, calls_answered)},
+	{"ended", offsetof(struct b2b_counters, calls_ended)},
+	CALLS(rejected_limit),
+	CALLS(rejected_no_route),
+	CALLS(rejected_sdp),
+	CALLS(rejected_media),
+	CALLS(cancelled),
+	CALLS(redirects_followed),
+	CALLS(redirects_relayed),
+	CALLS(no_answer),
+	CALLS(media_timeouts),
+	CALLS(max_duration),
+	CALLS(reinvites),
+	CALLS(no_dialog),
+	CALLS(options),
+	CALLS(cdr_errors),
+};
+
+#define TXNS(f) CP_CTL_COUNTER(struct cp_txn_counters, f)
+static const struct cp_ctl_counter txn_counters[] = {
+	TXNS(server_created),
+	TXNS(client_created),
+	TXNS(retransmissions_absorbed),
+	TXNS(stray_responses),
+	TXNS(stray_acks),
+	TXNS(timeouts),
+	TXNS(send_errors),
+	TXNS(freed),
+	TXNS(retired),
+};
+
+#define N(a) (unsigned)(sizeof(a) / sizeof((a)[0]))
+
+/* show stats: what the status line says, as numbers */
+static void hook_stats_json(void *arg, json_t *out)
+{
+	struct session *s = arg;
+	json_t *calls = json_pack("{s:i, s:i, s:f}", "active", (int)b2b_active_calls(s->b2b),
+		"in_memory", (int)b2b_calls_in_memory(s->b2b), "cps", call_rate(s));
+	json_t *txns = json_pack("{s:I, s:I}", "live", (json_int_t)b2b_txn_live(s->b2b),
+		"completed", (json_int_t)b2b_txn_completed(s->b2b));
+	json_t *c = cp_ctl_counters_json(b2b_counters(s->b2b), call_counters, N(call_counters));
+	json_t *t = cp_ctl_counters_json(b2b_txn_counters(s->b2b), txn_counters, N(txn_counters));
+
+	json_object_update(calls, c);
+	json_object_update(txns, t);
+	json_decref(c);
+	json_decref(t);
+	json_object_set_new(out, "calls", calls);
+	json_object_set_new(out, "transactions", txns);
+}
+
+/* reload: the calls in progress keep their targets by value; new ones take the new table */
+static void hook_set_routes(void *arg, struct cp_route_table *routes)
+{
+	struct session *s = arg;
+
+	b2b_set_routes(s->b2b, routes);
+	cp_route_table_free(s->routes);
+	s->routes = routes;
 }
 
 static void b2b_sip_rx_hook(
@@ -129,6 +208,8 @@ static int session_start(struct session *s, struct cp_app *app)
 	app->dp_restarted = hook_dp_restarted;
 	app->status = hook_status;
 	app->drain = hook_drain;
+	app->stats_json = hook_stats_json;
+	app->set_routes = hook_set_routes;
 	app->hook_arg = s;
 	cp_timer_init(&s->cdr_timer, cdr_tick, s);
 	cp_timer_start(app->loop, &s->cdr_timer, TG_NS_PER_S);
@@ -155,6 +236,31 @@ static void session_stop(struct session *s, struct cp_app *app)
 	s->routes = NULL;
 }
 
+/* Every operator command: the control plane's and the session layer's. Used for the socket and
+ * for --ctl-docs (where nothing runs, so s->b2b may be NULL). */
+/* For --ctl-docs too: then there is no session (b2b, dp NULL) and no handler ever runs. */
+static int register_commands(struct cp_ctl *c, struct cp_app *app, struct session *s)
+{
+	int rc = cp_ctl_cmds_register(c, app);
+
+	if (rc < 0)
+		return rc;
+	s->ctl = b2b_ctl_new(c, s->b2b, app->dp);
+	return s->ctl ? 0 : -errno;
+}
+
+static int write_ctl_docs(struct cp_app *app, struct session *s)
+{
+	struct cp_ctl *c = cp_ctl_new(NULL, NULL);
+	int rc = c ? register_commands(c, app, s) : -ENOMEM;
+
+	if (rc == 0)
+		cp_ctl_write_docs(c, stdout);
+	cp_ctl_free(c);
+	b2b_ctl_free(s->ctl);
+	return rc;
+}
+
 static int opt_duration(void *ctx, const char *arg, char *err, size_t errlen)
 {
 	struct opts *o = ctx;
@@ -177,11 +283,19 @@ static int opt_dump_stats(void *ctx, const char *arg, char *err, size_t errlen)
 	return 0;
 }
 
+static int opt_ctl_docs(void *ctx, const char *arg, char *err, size_t errlen)
+{
+	((struct opts *)ctx)->ctl_docs = true;
+	return 0;
+}
+
 static const struct tg_cli_opt cp_opts[] = {
 	{"--duration", true, "SECONDS", "stop after this long (default: run until a signal)",
 		opt_duration},
 	{"--dump-stats", false, NULL, "print the dataplane's stats segment and exit",
 		opt_dump_stats},
+	{"--ctl-docs", false, NULL, "print the operator commands' reference (Markdown) and exit",
+		opt_ctl_docs},
 };
 
 int main(int argc, char **argv)
@@ -217,6 +331,13 @@ int main(int argc, char **argv)
 		return r == TG_CLI_EXIT ? 0 : 2;
 	}
 	app.instance = gc.instance;
+	app.registry = cfg;
+	app.cli = &cli;
+	if (o.ctl_docs) {
+		rc = write_ctl_docs(&app, &sess);
+		tg_cfg_free(cfg);
+		return rc < 0 ? 1 : 0;
+	}
 	if (o.dump_stats) {
 		struct cp_dpstats *s = cp_dpstats_new(gc.instance);
 
@@ -228,16 +349,20 @@ int main(int argc, char **argv)
 	rc = cp_app_start(&app);
 	if (rc == 0)
 		rc = session_start(&sess, &app);
+	if (rc == 0 && app.ctl)
+		rc = register_commands(app.ctl, &app, &sess);
 	if (rc < 0) {
 		fprintf(stderr, "tollgate-cp: start-up failed: %s\n", strerror(-rc));
 		session_stop(&sess, &app);
 		cp_app_finish(&app);
+		b2b_ctl_free(sess.ctl);
 		tg_cfg_free(cfg);
 		return 1;
 	}
 	cp_app_run(&app);
 	session_stop(&sess, &app);
 	rc = cp_app_finish(&app);
+	b2b_ctl_free(sess.ctl);
 	tg_cfg_free(cfg);
 	return rc;
 }

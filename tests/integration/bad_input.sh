@@ -42,9 +42,11 @@ rc=0
 	fail "dump-stats without a dataplane: rc $rc"
 pass "bad options and config files are refused with a message naming the problem"
 
-# the generated reference and example are committed: they must match the key tables
+# the generated references and example are committed: they must match the tables
 "$CP" --config-docs | diff -u "$TG_SRC/docs/CONFIG.md" - >&2 ||
 	fail "docs/CONFIG.md is stale: regenerate with tollgate-cp --config-docs > docs/CONFIG.md"
 "$CP" --config-example | diff -u "$TG_SRC/etc/tollgate.conf" - >&2 ||
 	fail "etc/tollgate.conf is stale: regenerate with tollgate-cp --config-example"
-pass "docs/CONFIG.md and etc/tollgate.conf match the key tables"
+"$CP" --ctl-docs | diff -u "$TG_SRC/docs/CLI.md" - >&2 ||
+	fail "docs/CLI.md is stale: regenerate with tollgate-cp --ctl-docs > docs/CLI.md"
+pass "docs/CONFIG.md, docs/CLI.md and etc/tollgate.conf match the key and command tables"

@@ -28,6 +28,8 @@ tg_cleanup() {
 		[[ -n $n ]] && ip netns del "$n" 2>/dev/null || true
 	done
 	rm -f /dev/shm/tollgate."$INSTANCE".* 2>/dev/null || true
+	# a control plane killed with SIGKILL leaves its control socket
+	rm -f /run/tollgate/"$INSTANCE".ctl 2>/dev/null || true
 	# a dataplane killed with SIGKILL leaves its hugepage files and EAL runtime directory
 	rm -f /dev/hugepages/"$INSTANCE"map_* 2>/dev/null || true
 	rm -rf /var/run/dpdk/"$INSTANCE" 2>/dev/null || true

@@ -1,0 +1,321 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/* The call commands of the control socket (see b2b_ctl.h). */
+#include "b2b_ctl.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+
+#include "tg_sockaddr.h"
+
+struct b2b_ctl {
+	struct b2b *b;
+	struct cp_dp *dp;
+	struct cp_ctl_cmd rows[3];
+};
+
+/* ---- JSON of a call ---------------------------------------------------------------------- */
+
+/* SIP gives any bytes: cp_ctl_json_str() keeps what is not UTF-8 printable */
+static json_t *str_or_null(const char *s)
+{
+	return s ? cp_ctl_json_str(s) : json_null();
+}
+
+static json_t *time_json(int64_t ms)
+{
+	time_t sec = (time_t)(ms / 1000);
+	struct tm tm;
+	char buf[64];
+
+	if (ms <= 0 || !gmtime_r(&sec, &tm))
+		return json_null();
+	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	return json_string(buf);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static json_t *sockaddr_json(const struct sockaddr *sa)
+{
+	char buf[64];
+
+	if (!sa || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+		return json_null();
+	return json_string(tg_sockaddr_fmt(sa, buf, sizeof(buf)));
+}
+
+static json_t *tg_addr_json(const struct tg_addr *a)
+{
+	char ip[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 8];
+
+	if (a->family != TG_AF_INET && a->family != TG_AF_INET6)
+		return json_null();
+	if (!inet_ntop(a->family == TG_AF_INET ? AF_INET : AF_INET6, a->a, ip, sizeof(ip)))
+		return json_null();
+	snprintf(buf, sizeof(buf), a->family == TG_AF_INET ? "%s:%u" : "[%s]:%u", ip, a->port);
+	return json_string(buf);
+}
+
+static json_t *leg_json(const struct b2b_cdr_leg *l)
+{
+	return json_pack("{s:o, s:o, s:o, s:o}", "call_id", str_or_null(l->call_id), "from",
+		str_or_null(l->from_uri), "to", str_or_null(l->to_uri), "peer",
+		sockaddr_json(l->call_id ? l->remote : NULL));
+}
+
+/* Seconds since the answer (0 before it) */
+static json_t *up_json(const struct b2b_call_view *v)
+{
+	return json_integer(v->answer_ms > 0 ? (now_ms() - v->answer_ms) / 1000 : 0);
+}
+
+/* Field names as in the call record's media (b2b_cdr.c), and the rest of what EP_STATS has */
+static json_t *stats_json(const struct tg_msg_ep_stats *st)
+{
+	json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"packets", (json_int_t)st->rx_pkts, "bytes", (json_int_t)st->rx_bytes, "relayed",
+		(json_int_t)st->tx_pkts, "rtcp_packets", (json_int_t)st->rtcp_pkts, "dropped",
+		(json_int_t)st->dropped, "lost", (int)st->lost, "expected",
+		(json_int_t)st->expected, "jitter_us", (json_int_t)st->jitter_us, "jitter_max_us",
+		(json_int_t)st->jitter_max_us, "out_of_order", (json_int_t)st->out_of_order,
+		"duplicates", (json_int_t)st->duplicates, "rtt_us", (json_int_t)st->rtt_us,
+		"remote_lost", (json_int_t)st->remote_lost);
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "remote_jitter_us", json_integer(st->remote_jitter_us));
+	json_object_set_new(o, "last_rx_ms_ago",
+		st->last_rx_ms_ago == UINT32_MAX ? json_null() : json_integer(st->last_rx_ms_ago));
+	/* the E-model never scores below 1: 0 means not computed */
+	json_object_set_new(o, "mos", st->mos_x100 ? json_real(st->mos_x100 / 100.0) : json_null());
+	return o;
+}
+
+static json_t *call_json(const struct b2b_call_view *v)
+{
+	json_t *media = json_array();
+
+	for (unsigned i = 0; i < v->nmedia; i++) {
+		const struct b2b_media_view *m = &v->media[i];
+
+		json_array_append_new(
+			media, json_pack("{s:i, s:b, s:{s:o, s:n}, s:{s:o, s:n}}", "stream", (int)i,
+				       "active", m->active, "a", "local", tg_addr_json(&m->local_a),
+				       "stats", "b", "local", tg_addr_json(&m->local_b), "stats"));
+	}
+	return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)v->id,
+		"state", b2b_state_name(v->state), "a", leg_json(&v->a), "b", leg_json(&v->b),
+		"target", str_or_null(v->target), "setup_time", time_json(v->setup_ms),
+		"answer_time", time_json(v->answer_ms), "up_s", up_json(v), "media", media);
+}
+
+/* ---- show calls ------------------------------------------------------------------------------ */
+
+static bool list_one(void *arg, const struct b2b_call_view *v)
+{
+	json_array_append_new(
+		arg, json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)v->id,
+			     "state", b2b_state_name(v->state), "from", str_or_null(v->a.from_uri),
+			     "to", str_or_null(v->a.to_uri), "caller", sockaddr_json(v->a.remote),
+			     "target", str_or_null(v->target), "up_s", up_json(v)));
+	return true;
+}
+
+static void show_calls(void *arg, struct cp_ctl_req *req, const char *const *args, unsigned n)
+{
+	struct b2b_ctl *bc = arg;
+	json_t *list = json_array();
+
+	if (!list) {
+		cp_ctl_fail(req, ENOMEM, "out of memory");
+		return;
+	}
+	b2b_calls_each(bc->b, list_one, list);
+	cp_ctl_ok(req, list);
+}
+
+/* ---- show call ID: the view, then each endpoint's statistics from the dataplane ------------- */
+
+struct stats_query {
+	struct cp_ctl_req *req;
+	json_t *call;
+	unsigned pending;
+	unsigned nmedia;
+	uint64_t keys[CP_SDP_MAX_MEDIA][2]; /* each stream's endpoints: A's, B's */
+};
+
+/* Where an endpoint's statistics go in the answer: its stream's "a" or "b" */
+static json_t *endpoint_slot(const struct stats_query *q, uint64_t key)
+{
+	json_t *media = json_object_get(q->call, "media");
+
+	for (unsigned i = 0; i < q->nmedia; i++) {
+		for (unsigned leg = 0; leg < 2; leg++) {
+			if (q->keys[i][leg] == key)
+				return json_object_get(json_array_get(media, i), leg ? "b" : "a");
+		}
+	}
+	return NULL;
+}
+
+static void query_done(struct stats_query *q)
+{
+	if (--q->pending)
+		return;
+	cp_ctl_ok(q->req, q->call);
+	free(q);
+}
+
+static void on_stats(struct cp_dp *dp, const struct tg_msg *r, int status, void *arg)
+{
+	struct stats_query *q = arg;
+
+	(void)dp;
+	if (r && status == 0) {
+		json_t *slot = endpoint_slot(q, r->u.ep_stats.key);
+
+		if (slot)
+			json_object_set_new(slot, "stats", stats_json(&r->u.ep_stats));
+	}
+	query_done(q);
+}
+
+static int parse_id(const char *s, uint64_t *id)
+{
+	char *end;
+
+	errno = 0;
+	if (!*s || *s == '-' || *s == '+')
+		return -EINVAL;
+	*id = strtoull(s, &end, 10);
+	return errno || *end || *id == 0 ? -EINVAL : 0;
+}
+
+static void ask(struct b2b_ctl *bc, struct stats_query *q, uint64_t key)
+{
+	struct tg_msg m = {.type = TG_MSG_EP_STATS};
+
+	m.u.ep.key = key;
+	q->pending++;
+	if (cp_dp_request(bc->dp, 0, &m, on_stats, q) < 0)
+		q->pending--; /* its stats stay null */
+}
+
+static void show_call(void *arg, struct cp_ctl_req *req, const char *const *args, unsigned n)
+{
+	struct b2b_ctl *bc = arg;
+	struct b2b_call_view v;
+	struct stats_query *q;
+	uint64_t id;
+
+	if (parse_id(args[0], &id) < 0) {
+		cp_ctl_fail(req, EINVAL, "call ID: '%s' is not a call number", args[0]);
+		return;
+	}
+	if (b2b_call_get(bc->b, id, &v) < 0) {
+		cp_ctl_fail(req, ENOENT, "no call %" PRIu64, id);
+		return;
+	}
+	q = calloc(1, sizeof(*q));
+	if (!q || !(q->call = call_json(&v))) {
+		free(q);
+		cp_ctl_fail(req, ENOMEM, "out of memory");
+		return;
+	}
+	q->req = req;
+	q->nmedia = v.nmedia;
+	for (unsigned i = 0; i < v.nmedia; i++) {
+		q->keys[i][0] = v.media[i].key_a;
+		q->keys[i][1] = v.media[i].key_b;
+	}
+	q->pending = 1; /* held until every request is out: a reply cannot finish it early */
+	for (unsigned i = 0; bc->dp && cp_dp_is_up(bc->dp) && i < v.nmedia; i++) {
+		if (!v.media[i].active)
+			continue;
+		ask(bc, q, v.media[i].key_a);
+		ask(bc, q, v.media[i].key_b);
+	}
+	query_done(q);
+}
+
+/* ---- call hangup ID ------------------------------------------------------------------------- */
+
+static void call_hangup(void *arg, struct cp_ctl_req *req, const char *const *args, unsigned n)
+{
+	struct b2b_ctl *bc = arg;
+	uint64_t id;
+
+	if (parse_id(args[0], &id) < 0) {
+		cp_ctl_fail(req, EINVAL, "call ID: '%s' is not a call number", args[0]);
+		return;
+	}
+	if (b2b_call_hangup(bc->b, id) < 0) {
+		cp_ctl_fail(req, ENOENT, "no call %" PRIu64 " (or it is ending already)", id);
+		return;
+	}
+	cp_ctl_ok(req, json_pack("{s:I, s:s}", "id", (json_int_t)id, "ending", "operator"));
+}
+
+struct b2b_ctl *b2b_ctl_new(struct cp_ctl *ctl, struct b2b *b, struct cp_dp *dp)
+{
+	struct b2b_ctl *bc = calloc(1, sizeof(*bc));
+	int rc;
+
+	if (!bc)
+		return NULL;
+	bc->b = b;
+	bc->dp = dp;
+	bc->rows[0] = (struct cp_ctl_cmd){
+		.words = "show calls",
+		.usage = "",
+		.help = "The calls in progress: id, state, the caller's From and To, the caller's "
+			"address, the route's target and seconds since the answer.",
+		.fn = show_calls,
+		.arg = bc,
+	};
+	bc->rows[1] = (struct cp_ctl_cmd){
+		.words = "show call",
+		.usage = "ID",
+		.min_args = 1,
+		.max_args = 1,
+		.help = "One call: both legs (Call-ID, From, To, signalling peer), its state, "
+			"setup and answer times, and each stream's endpoints with their live "
+			"statistics from the dataplane (packets, loss, jitter, RTT, MOS).",
+		.fn = show_call,
+		.arg = bc,
+	};
+	bc->rows[2] = (struct cp_ctl_cmd){
+		.words = "call hangup",
+		.usage = "ID",
+		.min_args = 1,
+		.max_args = 1,
+		.help = "Ends a call: BYE on both legs with Reason: SIP;cause=200;text=\"ended by "
+			"the operator\" once answered, CANCEL toward the callee and 480 to the "
+			"caller before. Its record's end reason is \"operator\".",
+		.fn = call_hangup,
+		.arg = bc,
+	};
+	rc = cp_ctl_register(ctl, bc->rows, 3);
+	if (rc < 0) {
+		free(bc);
+		errno = -rc;
+		return NULL;
+	}
+	return bc;
+}
+
+void b2b_ctl_free(struct b2b_ctl *bc)
+{
+	free(bc);
+}
