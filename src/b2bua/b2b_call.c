@@ -20,6 +20,7 @@
 #include "cp_sip_txn.h"
 #include "tg_hmap.h"
 #include "tg_log.h"
+#include "tg_sockaddr.h"
 #include "tg_time.h"
 
 #define B2B_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO"
@@ -129,8 +130,9 @@ struct b2b_call {
 	bool a_final_sent;
 	bool answered;
 	bool finalizing;
-	bool orphan;  /* freed by the coordinator while dataplane replies were due */
-	bool b_final; /* B's INVITE got its final response (nothing left to CANCEL) */
+	bool orphan;	    /* freed by the coordinator while dataplane replies were due */
+	struct source *src; /* its caller's address, counted while the call is active */
+	bool b_final;	    /* B's INVITE got its final response (nothing left to CANCEL) */
 	/* Late offer (RFC 3261 §13.2.1: A's INVITE had no SDP): B offers in its 2xx, A answers in
 	 * its ACK, and B's ACK carries that answer, so it waits for A's (ack_due_b). */
 	bool late;
@@ -142,6 +144,7 @@ struct b2b {
 	struct cp_txn_layer *txn;
 	struct tg_hmap dialogs;
 	struct tg_hmap calls;
+	struct tg_hmap sources; /* struct source: active calls per caller address */
 	uint64_t next_id;
 	unsigned active;
 	unsigned in_memory;
@@ -260,6 +263,66 @@ static struct b2b_call *call_find(struct b2b *b, uint64_t id)
 			return c;
 	}
 	return NULL;
+}
+
+/* ---- active calls, in all and per caller address ---------------------------------------- */
+
+struct source {
+	struct tg_hnode node;
+	struct sockaddr_storage addr; /* the IP, port 0 */
+	unsigned calls;
+};
+
+static void source_key(const struct sockaddr_storage *from, struct sockaddr_storage *key)
+{
+	*key = *from;
+	tg_sockaddr_set_port((struct sockaddr *)key, 0);
+}
+
+static struct source *source_find(struct b2b *b, const struct sockaddr_storage *from)
+{
+	struct sockaddr_storage key;
+	uint64_t h;
+
+	source_key(from, &key);
+	h = tg_sockaddr_hash((const struct sockaddr *)&key);
+	for (struct tg_hnode *n = tg_hmap_first(&b->sources, h); n; n = tg_hmap_next(n, h)) {
+		struct source *s = (struct source *)n;
+
+		if (tg_sockaddr_equal(
+			    (const struct sockaddr *)&s->addr, (const struct sockaddr *)&key))
+			return s;
+	}
+	return NULL;
+}
+
+/* A call becomes active: counted in all and for its caller's address. */
+static void count_call(struct b2b *b, struct b2b_call *c, const struct sockaddr_storage *from)
+{
+	struct source *s = source_find(b, from);
+
+	b->active++;
+	if (!s && (s = calloc(1, sizeof(*s)))) {
+		source_key(from, &s->addr);
+		tg_hmap_insert(
+			&b->sources, &s->node, tg_sockaddr_hash((const struct sockaddr *)&s->addr));
+	}
+	if (s)
+		s->calls++;
+	c->src = s;
+}
+
+/* The call is no longer active (ending, or freed before it ended). */
+static void uncount_call(struct b2b *b, struct b2b_call *c)
+{
+	struct source *s = c->src;
+
+	b->active--;
+	c->src = NULL;
+	if (s && --s->calls == 0) {
+		tg_hmap_remove(&b->sources, &s->node);
+		free(s);
+	}
 }
 
 /* Drops a leg's reference to a transaction, and the transaction's to the leg (a transaction can
@@ -454,7 +517,7 @@ static void call_free(struct b2b_call *c)
 	cp_timer_stop(b->p.loop, &c->max_dur);
 	tg_hmap_remove(&b->calls, &c->node);
 	if (!c->terminating)
-		b->active--;
+		uncount_call(b, c);
 	b->in_memory--;
 	free(c->offer_a);
 	c->offer_a = NULL;
@@ -615,7 +678,7 @@ static void end_call(
 		return;
 	}
 	c->terminating = true;
-	b->active--;
+	uncount_call(b, c);
 	c->reason = reason;
 	if (!c->answered && code)
 		c->sip_code = code;
@@ -891,6 +954,7 @@ static void new_call(
 	osip_body_t *body = NULL;
 	osip_content_type_t *ct;
 	char local[72], why[CP_SDP_WHY_LEN], ra[16];
+	struct source *src;
 	int mf = 70;
 	bool late;
 
@@ -898,6 +962,19 @@ static void new_call(
 		b->c.rejected_limit++;
 		snprintf(ra, sizeof(ra), "%u", b->p.cfg->retry_after_s);
 		respond_plain(b, tx, 503, "Service Unavailable",
+			b->p.cfg->retry_after_s ? "Retry-After" : NULL, ra);
+		return;
+	}
+	if (b->p.cfg->max_calls_per_source && (src = source_find(b, &from->addr)) &&
+		src->calls >= b->p.cfg->max_calls_per_source) {
+		char who[TG_SOCKADDR_STRLEN];
+
+		b->c.rejected_source_limit++;
+		TG_LOG_CALL(SIP, INFO, req->call_id->number, "a",
+			"%u calls from %s already (b2bua.max_calls_per_source): 503", src->calls,
+			tg_sockaddr_ip((const struct sockaddr *)&from->addr, who, sizeof(who)));
+		snprintf(ra, sizeof(ra), "%u", b->p.cfg->retry_after_s);
+		respond_plain(b, tx, 503, "Service Unavailable (too many calls from this address)",
 			b->p.cfg->retry_after_s ? "Retry-After" : NULL, ra);
 		return;
 	}
@@ -968,14 +1045,14 @@ static void new_call(
 	cp_timer_init(&c->b.rtx, on_rtx, &c->b);
 	b2b_state_init(&c->sm, observe, c);
 	tg_hmap_insert(&b->calls, &c->node, id_hash(c->id));
-	b->active++;
+	count_call(b, c, &from->addr);
 	b->in_memory++;
 	b->c.calls_offered++;
 	cp_sip_transport_local(b->p.transport, from, local, sizeof(local));
 	if (cp_dialog_init_uas(&c->a.dlg, req, from, local, b->p.user_agent) < 0 ||
 		leg_register(b, &c->a) < 0) {
 		c->terminating = true;
-		b->active--;
+		uncount_call(b, c);
 		respond_plain(b, tx, 500, "Server Internal Error", NULL, NULL);
 		call_free(c);
 		return;
@@ -1651,7 +1728,8 @@ struct b2b *b2b_new(const struct b2b_params *p)
 	/* the rewrites' scratch output: cp_sdp never moves buf or size */
 	b->out.buf = b->out_buf;
 	b->out.size = sizeof(b->out_buf);
-	if (tg_hmap_init(&b->dialogs, 1024) < 0 || tg_hmap_init(&b->calls, 1024) < 0) {
+	if (tg_hmap_init(&b->dialogs, 1024) < 0 || tg_hmap_init(&b->calls, 1024) < 0 ||
+		tg_hmap_init(&b->sources, 256) < 0) {
 		b2b_free(b);
 		return NULL;
 	}
@@ -1800,7 +1878,7 @@ void b2b_free(struct b2b *b)
 				continue;
 			if (!c->terminating) {
 				c->terminating = true;
-				b->active--;
+				uncount_call(b, c);
 				c->reason = B2B_CDR_SHUTDOWN;
 				c->end_ms = wall_ms();
 			}
@@ -1812,6 +1890,7 @@ void b2b_free(struct b2b *b)
 	cp_txn_layer_free(b->txn);
 	tg_hmap_fini(&b->dialogs);
 	tg_hmap_fini(&b->calls);
+	tg_hmap_fini(&b->sources); /* empty: each call's end took its count away */
 	free(b);
 }
 
@@ -1870,6 +1949,16 @@ unsigned b2b_active_calls(const struct b2b *b)
 unsigned b2b_calls_in_memory(const struct b2b *b)
 {
 	return b->in_memory;
+}
+
+unsigned b2b_dialog_count(const struct b2b *b)
+{
+	return (unsigned)b->dialogs.count;
+}
+
+unsigned b2b_source_count(const struct b2b *b)
+{
+	return (unsigned)b->sources.count;
 }
 
 const struct cp_txn_counters *b2b_txn_counters(const struct b2b *b)

@@ -39,10 +39,11 @@ struct b2b_params {
 };
 
 struct b2b_counters {
-	uint64_t calls_offered;	 /* INVITEs that started a call */
-	uint64_t calls_answered; /* 2xx relayed to A */
-	uint64_t calls_ended;	 /* call records written (or refused by the writer) */
-	uint64_t rejected_limit; /* 503: b2bua.max_calls */
+	uint64_t calls_offered;		/* INVITEs that started a call */
+	uint64_t calls_answered;	/* 2xx relayed to A */
+	uint64_t calls_ended;		/* call records written (or refused by the writer) */
+	uint64_t rejected_limit;	/* 503: b2bua.max_calls */
+	uint64_t rejected_source_limit; /* 503: b2bua.max_calls_per_source */
 	uint64_t rejected_no_route;
 	uint64_t rejected_sdp;	 /* 488 */
 	uint64_t rejected_media; /* 503: the dataplane could not anchor the media */
@@ -82,6 +83,10 @@ const struct b2b_counters *b2b_counters(const struct b2b *b);
 /* Calls not yet terminating (what b2bua.max_calls limits) and all calls held in memory. */
 unsigned b2b_active_calls(const struct b2b *b);
 unsigned b2b_calls_in_memory(const struct b2b *b);
+/* Dialogs registered (two per call once its B leg exists): 0 when every call is gone */
+unsigned b2b_dialog_count(const struct b2b *b);
+/* Caller addresses with active calls (b2bua.max_calls_per_source counts per address) */
+unsigned b2b_source_count(const struct b2b *b);
 /* The transaction layer's counters, for status lines. */
 const struct cp_txn_counters *b2b_txn_counters(const struct b2b *b);
 /*

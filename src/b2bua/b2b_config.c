@@ -11,9 +11,15 @@ static const struct tg_cfg_key b2b_keys[] = {
 		.max = 10000000, .flags = TG_CFG_LIVE,
 		.help = "Calls in progress at most; a new INVITE beyond it is answered 503 with "
 			"Retry-After."},
+	{"b2bua", "max_calls_per_source", TG_CFG_UINT, B2B_CFG(max_calls_per_source), .def = "0",
+		.min = 0, .max = 10000000, .flags = TG_CFG_LIVE,
+		.help = "Calls in progress at most from one signalling address (the caller's IP, "
+			"any port): one peer cannot take the whole of max_calls. Beyond it a new "
+			"INVITE is answered 503 with Retry-After. 0: no limit."},
 	{"b2bua", "retry_after", TG_CFG_UINT, B2B_CFG(retry_after_s), .def = "5", .min = 0,
 		.max = 3600, .flags = TG_CFG_LIVE,
-		.help = "Seconds in the Retry-After of a 503 sent at max_calls (0: no header)."},
+		.help = "Seconds in the Retry-After of a 503 sent at max_calls or "
+			"max_calls_per_source (0: no header)."},
 	{"b2bua", "max_duration", TG_CFG_DURATION, B2B_CFG(max_duration_ms), .def = "4h", .min = 0,
 		.max = 604800000,
 		.help = "A connected call is ended (BYE on both legs with a Reason header) after "

@@ -15,6 +15,7 @@ enum b2b_redirect {
 
 struct b2b_config {
 	uint32_t max_calls;
+	uint32_t max_calls_per_source; /* 0: no limit */
 	uint32_t retry_after_s;
 	uint64_t max_duration_ms;
 	uint64_t no_answer_ms;

@@ -36,7 +36,8 @@
 	X(exc_to_kernel, "packets handed to the exception path (TAP)")                             \
 	X(exc_from_kernel, "packets the kernel sent out through the port")                         \
 	X(cmds, "channel commands handled by this lcore")                                          \
-	X(evt_full, "events this lcore could not queue to the control plane")
+	X(evt_full, "events this lcore could not queue to the control plane")                      \
+	X(endpoints, "media endpoints in use (the main lcore's: a gauge, 0 on workers)")
 
 /* X(name, help) — per port, copied from the driver's counters by the main lcore */
 #define TG_DP_PORT_COUNTERS(X)                                                                     \

@@ -97,6 +97,7 @@ static const struct cp_ctl_counter call_counters[] = {
 	{"answered", offsetof(struct b2b_counters, calls_answered)},
 	{"ended", offsetof(struct b2b_counters, calls_ended)},
 	CALLS(rejected_limit),
+	CALLS(rejected_source_limit),
 	CALLS(rejected_no_route),
 	CALLS(rejected_sdp),
 	CALLS(rejected_media),
@@ -131,8 +132,10 @@ static const struct cp_ctl_counter txn_counters[] = {
 static void hook_stats_json(void *arg, json_t *out)
 {
 	struct session *s = arg;
-	json_t *calls = json_pack("{s:i, s:i, s:f}", "active", (int)b2b_active_calls(s->b2b),
-		"in_memory", (int)b2b_calls_in_memory(s->b2b), "cps", call_rate(s));
+	json_t *calls = json_pack("{s:i, s:i, s:i, s:i, s:f}", "active",
+		(int)b2b_active_calls(s->b2b), "in_memory", (int)b2b_calls_in_memory(s->b2b),
+		"dialogs", (int)b2b_dialog_count(s->b2b), "sources", (int)b2b_source_count(s->b2b),
+		"cps", call_rate(s));
 	json_t *txns = json_pack("{s:I, s:I}", "live", (json_int_t)b2b_txn_live(s->b2b),
 		"completed", (json_int_t)b2b_txn_completed(s->b2b));
 	json_t *c = cp_ctl_counters_json(b2b_counters(s->b2b), call_counters, N(call_counters));

@@ -129,6 +129,7 @@ void dp_main_loop(struct dp_app *app)
 		lc->stats->v[TG_DPC_polls]++;
 		if (!work)
 			lc->stats->v[TG_DPC_idle_polls]++;
+		lc->stats->v[TG_DPC_endpoints] = dp_flows_n_active(app->flows);
 		tg_stats_write_end(lc->stats, now);
 		if (now >= next_stats) {
 			publish_port_stats(app, now);

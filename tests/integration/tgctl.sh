@@ -4,8 +4,10 @@
 # call (both legs, live media statistics from the dataplane), call hangup (BYE with a Reason to
 # both peers, the record says "operator"), show stats, show config, set (a live key takes effect
 # on the next call, a boot-only key is refused), reload (a new routing rule for the next call,
-# a broken file refused with the old rules kept), and bad input: a clear message and a non-zero
-# exit (1 refused by the appliance, 2 usage, 3 no appliance).
+# a broken file refused with the old rules kept), bad input (a clear message and a non-zero
+# exit: 1 refused by the appliance, 2 usage, 3 no appliance), and once every call has ended,
+# nothing left behind: no call, dialog, caller address, transaction, channel request or media
+# endpoint.
 . "$(dirname "$0")/lib.sh"
 
 SIPP_DIR=$TG_SRC/tests/sipp
@@ -93,6 +95,13 @@ assert m["a"]["stats"]["mos"] is None or 1 <= m["a"]["stats"]["mos"] <= 5, m["a"
 EOF
 ctl show call "$id" >"$WORK/call.txt" || fail "show call (human)"
 grep -q "call_id" "$WORK/call.txt" || fail "show call (human): $(cat "$WORK/call.txt")"
+# the dataplane's endpoint gauge counts this call's two (the check at the end relies on it)
+ctl --json show stats | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+assert sum(l.get("endpoints", 0) for l in s["dataplane"]["lcores"]) == 2, s["dataplane"]["lcores"]
+assert s["calls"]["dialogs"] == 2 and s["calls"]["sources"] == 1, s["calls"]
+' || fail "endpoints and dialogs during the call: $(ctl --json show stats | head -c 800)"
 pass "show call: two legs with their own Call-IDs, endpoints on $APP4, live RTP statistics"
 
 # set: a live key takes effect on the next call (one call up, max_calls 1: the next gets 503);
@@ -103,9 +112,17 @@ in_peers timeout 30 sipp -sf "$SIPP_DIR/uac_expect_reject.xml" "$APP4:5060" -i $
 	>"$WORK/uac503.log" 2>&1 || fail "the refused call: $(tail -5 "$WORK/uac503.log")"
 grep -q "status=503" "$WORK/uac503.sipp.log" || fail "not 503 with max_calls 1 and a call up"
 ctl set b2bua.max_calls 1000 >/dev/null || fail "set b2bua.max_calls 1000"
+# one call at most from one address: the caller's second call is refused, for that reason
+ctl set b2bua.max_calls_per_source 1 >/dev/null || fail "set b2bua.max_calls_per_source 1"
+in_peers timeout 30 sipp -sf "$SIPP_DIR/uac_expect_reject.xml" "$APP4:5060" -i $CALLER -p 5081 \
+	-m 1 -s 1002 -timeout 20 -nostdin -trace_logs -log_file "$WORK/uac503s.sipp.log" \
+	>"$WORK/uac503s.log" 2>&1 || fail "the call over the source limit: $(tail -5 "$WORK/uac503s.log")"
+grep -q "status=503 reason=Service Unavailable (too many calls from this address)" \
+	"$WORK/uac503s.sipp.log" || fail "per-source limit: $(grep event=final "$WORK/uac503s.sipp.log")"
+ctl set b2bua.max_calls_per_source 0 >/dev/null || fail "set b2bua.max_calls_per_source 0"
 ctl_fails 1 "sip.listen" --socket "$SOCK" set sip.listen 127.0.0.1:5999
 ctl_fails 1 "b2bua.max_calls" --socket "$SOCK" set b2bua.max_calls lots
-pass "set: a live key applies to the next call (503), boot-only and bad values refused"
+pass "set: live keys apply to the next call (503 at max_calls, 503 at max_calls_per_source), boot-only and bad values refused"
 
 ctl call hangup "$id" >/dev/null || fail "call hangup $id"
 wait "$uac1_pid" || fail "the caller did not end cleanly: $(tail -5 "$WORK/uac1.log")"
@@ -137,6 +154,7 @@ import json, sys
 s = json.load(sys.stdin)
 assert s["calls"]["answered"] == 1 and s["calls"]["active"] == 0, s["calls"]
 assert s["calls"]["rejected_limit"] == 1, s["calls"]
+assert s["calls"]["rejected_source_limit"] == 1, s["calls"]
 ' || fail "show stats: $(ctl --json show stats)"
 ctl --json show config | python3 -c '
 import json, sys
@@ -168,3 +186,27 @@ assert "5091" in keys["routing.rules"]["value"], keys["routing.rules"]
 ' || fail "the broken reload changed the rules"
 kill -0 "$cp_pid" || fail "the control plane died"
 pass "reload: new routing rules for the next call, calls kept; a broken file refused, rules kept"
+
+# 5. all calls over: nothing left (the endpoints go after the dataplane's grace period)
+left_behind() {
+	python3 - "$WORK/stats.json" <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1]))
+lcores = s["dataplane"]["lcores"]
+assert any("endpoints" in l for l in lcores), lcores
+left = {"calls": s["calls"]["in_memory"], "dialogs": s["calls"]["dialogs"],
+        "sources": s["calls"]["sources"],
+        "transactions": s["transactions"]["live"], "channel": s["channel"]["in_flight"],
+        "endpoints": sum(l.get("endpoints", 0) for l in lcores)}
+left = {k: v for k, v in left.items() if v}
+if left:
+    sys.exit("left: %s" % left)
+EOF
+}
+for _ in $(seq 50); do
+	ctl --json show stats >"$WORK/stats.json" || fail "show stats"
+	left_behind 2>/dev/null && break
+	sleep 0.2
+done
+left_behind || fail "left behind after every call ended: $(cat "$WORK/stats.json")"
+pass "every call over: no call, dialog, caller address, transaction, channel request or media endpoint left"
