@@ -133,6 +133,7 @@ struct b2b_call {
 	bool orphan;	    /* freed by the coordinator while dataplane replies were due */
 	struct source *src; /* its caller's address, counted while the call is active */
 	bool b_final;	    /* B's INVITE got its final response (nothing left to CANCEL) */
+	bool b_tcp; /* the B leg over TCP though its route says UDP: the INVITE was too big */
 	/* Late offer (RFC 3261 §13.2.1: A's INVITE had no SDP): B offers in its 2xx, A answers in
 	 * its ACK, and B's ACK carries that answer, so it waits for A's (ack_due_b). */
 	bool late;
@@ -880,6 +881,38 @@ static void copy_user(char *dst, size_t len, const char *src)
 	snprintf(dst, len, "%s", src ? src : "");
 }
 
+/* Forgets the B leg's dialog (never confirmed) so that a new INVITE can start another. */
+static void reset_b_leg(struct b2b_call *c)
+{
+	if (c->b.key) {
+		tg_hmap_remove(&c->co->dialogs, &c->b.node);
+		free(c->b.key);
+		c->b.key = NULL;
+	}
+	leg_free_msgs(&c->b);
+	cp_dialog_fini(&c->b.dlg);
+	memset(&c->b.dlg, 0, sizeof(c->b.dlg));
+}
+
+/*
+ * RFC 3261 §18.1.1: a request larger than 1300 bytes (the path MTU being unknown) goes over a
+ * congestion-controlled transport, TCP. Our headers take some 600 bytes, so only an INVITE
+ * with a large body is serialized to know.
+ */
+#define UDP_REQUEST_MAX 1300
+static bool too_big_for_udp(const osip_message_t *m, size_t body_len)
+{
+	char *text = NULL;
+	size_t len = 0;
+
+	if (body_len + 600 <= UDP_REQUEST_MAX)
+		return false;
+	if (osip_message_to_str((osip_message_t *)m, &text, &len) != 0 || !text)
+		return false;
+	osip_free(text);
+	return len > UDP_REQUEST_MAX;
+}
+
 static void send_b_invite(struct b2b_call *c)
 {
 	struct b2b *b = c->co;
@@ -891,7 +924,7 @@ static void send_b_invite(struct b2b_call *c)
 	if (!media_step_ok(c))
 		return;
 	if (cp_sip_transport_route(b->p.transport, (const struct sockaddr *)&c->target.addr,
-		    c->target.len, c->target.tcp, &peer, local, sizeof(local)) < 0) {
+		    c->target.len, c->target.tcp || c->b_tcp, &peer, local, sizeof(local)) < 0) {
 		TG_LOG_CALL(
 			B2B, WARN, call_id_of(c), "b", "cannot send to %s: 503", c->target.text);
 		end_call(c, B2B_CDR_ERROR, 503, NULL);
@@ -931,6 +964,18 @@ static void send_b_invite(struct b2b_call *c)
 		snprintf(mf, sizeof(mf), "%d", c->max_forwards);
 		osip_free(h->hvalue);
 		h->hvalue = osip_strdup(mf);
+	}
+	if (!peer.stream && too_big_for_udp(m, c->late ? 0 : b->out.len)) {
+		/* the same target over TCP: a new dialog whose Via and Contact say so */
+		TG_LOG_CALL(B2B, INFO, call_id_of(c), "b",
+			"INVITE over %d bytes: to %s over TCP (RFC 3261 18.1.1)", UDP_REQUEST_MAX,
+			c->target.text);
+		osip_message_free(m);
+		reset_b_leg(c);
+		c->b_tcp = true;
+		b->c.udp_to_tcp++;
+		send_b_invite(c);
+		return;
 	}
 	c->b.invite_cseq = c->b.dlg.local_cseq - 1;
 	point_at_offerer(c);
@@ -1288,15 +1333,9 @@ static int follow_redirect(struct b2b_call *c, const osip_message_t *resp)
 	c->redirects++;
 	b->c.redirects_followed++;
 	/* the old B dialog (at most early) is over: its transaction already ACKed the 3xx */
-	if (c->b.key) {
-		tg_hmap_remove(&b->dialogs, &c->b.node);
-		free(c->b.key);
-		c->b.key = NULL;
-	}
-	leg_free_msgs(&c->b);
-	cp_dialog_fini(&c->b.dlg);
-	memset(&c->b.dlg, 0, sizeof(c->b.dlg));
+	reset_b_leg(c);
 	c->b_final = false;
+	c->b_tcp = false; /* the new target's INVITE is measured anew */
 	send_b_invite(c);
 	return 0;
 }

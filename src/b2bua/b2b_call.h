@@ -50,6 +50,7 @@ struct b2b_counters {
 	uint64_t cancelled;
 	uint64_t redirects_followed; /* 3xx answered by a new INVITE to a Contact */
 	uint64_t redirects_relayed;  /* 3xx passed to A (b2bua.redirect = relay) */
+	uint64_t udp_to_tcp; /* B legs sent over TCP: an INVITE over 1300 bytes (RFC 3261 18.1.1) */
 	uint64_t no_answer;
 	uint64_t media_timeouts;
 	uint64_t max_duration;

@@ -104,6 +104,7 @@ static const struct cp_ctl_counter call_counters[] = {
 	CALLS(cancelled),
 	CALLS(redirects_followed),
 	CALLS(redirects_relayed),
+	CALLS(udp_to_tcp),
 	CALLS(no_answer),
 	CALLS(media_timeouts),
 	CALLS(max_duration),

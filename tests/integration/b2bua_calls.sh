@@ -5,7 +5,7 @@
 # appliance's address (198.18.0.1) in the appliance's namespace where tollgate-cp listens. SIP
 # reaches the control plane through the exception path; RTP is relayed by the dataplane.
 # Checked: basic calls with media both ways, callee hang-up, 486, 404, CANCEL, no answer -> 408,
-# re-INVITE, UPDATE, late offer, SIP over TCP, 3xx followed (through the routing table) or relayed, 503 at max calls, retransmissions under 10% loss, topology hiding on the wire
+# re-INVITE, UPDATE, late offer, SIP over TCP (and an INVITE over 1300 bytes switched to TCP), 3xx followed (through the routing table) or relayed, 503 at max calls, retransmissions under 10% loss, topology hiding on the wire
 # (tshark in the peers' namespace) and in what the callee saw, and the call records.
 . "$(dirname "$0")/lib.sh"
 
@@ -308,5 +308,26 @@ grep -q "ending 1 call(s)" "$WORK/cp_drain.log" || fail "no drain logged"
 [[ $ms -lt 8000 ]] || fail "the stop took $ms ms"
 tail -1 "$CDR" | grep -q '"end_reason":"shutdown"' || fail "the drained call's record: $(tail -1 "$CDR")"
 pass "SIGTERM drains: BYE with Reason to both legs, record written, exit after $ms ms"
-[[ $(grep -c . "$CDR") -ge 37 ]] || fail "records missing: $(grep -c . "$CDR")"
+# 11. RFC 3261 §18.1.1: an INVITE over 1300 bytes goes over TCP though the route says UDP (the
+# callee listens on TCP only: over UDP the call could not succeed)
+start_cp cp_big
+in_peers timeout 60 sipp -sf "$SIPP_DIR/uas_answer.xml" -t t1 -i $CALLEE -p 5090 -mi $CALLEE \
+	-mp 16300 -m 1 -timeout 50 -nostdin -trace_logs -log_file "$WORK/uas_big.sipp.log" \
+	>"$WORK/uas_big.log" 2>&1 &
+uas_big_pid=$!
+TG_PIDS+=($uas_big_pid)
+sleep 0.5
+caller uac_big uac_big_sdp.xml 1 -s 1017 -d 200 || fail "big INVITE: $(tail -5 "$WORK/uac_big.log")"
+wait "$uas_big_pid" || fail "big INVITE: the callee saw a failure: $(tail -5 "$WORK/uas_big.log")"
+grep -Eq "via= ?SIP/2.0/TCP $APP4:5060" "$WORK/uas_big.sipp.log" ||
+	fail "the big INVITE's Via: $(grep -m1 'event=invite ' "$WORK/uas_big.sipp.log")"
+grep -q "INVITE over 1300 bytes: to $CALLEE:5090/udp over TCP" "$WORK/cp_big.log" ||
+	fail "the switch to TCP was not logged"
+wait_log cp_big "ended 1," 10
+tail -1 "$CDR" | grep -q '"end_reason":"normal-clearing-a","sip_code":200' ||
+	fail "the big INVITE's record: $(tail -1 "$CDR")"
+pass "an INVITE over 1300 bytes goes to a UDP route over TCP (RFC 3261 18.1.1), Via TCP"
+stop_cp cp_big
+
+[[ $(grep -c . "$CDR") -ge 38 ]] || fail "records missing: $(grep -c . "$CDR")"
 pass "every call has its record ($(grep -c . "$CDR"))"
