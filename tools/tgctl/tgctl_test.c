@@ -28,12 +28,14 @@
 
 /* ---- options ------------------------------------------------------------------------------- */
 
+/* argv outlives the call: the parsed words point into it, as into main()'s */
 static int parse(struct tgctl_args *a, char *err, size_t errlen, ...)
 {
-	char *argv[16] = {"tgctl"};
+	static char *argv[16];
 	int argc = 1;
 	va_list ap;
 
+	argv[0] = "tgctl";
 	va_start(ap, errlen);
 	while ((argv[argc] = va_arg(ap, char *)))
 		argc++;
