@@ -235,17 +235,27 @@ static void sb_json_str(struct sbuf *b, const char *str)
 }
 
 /* RFC 3339, UTC, milliseconds: "2024-05-01T12:34:56.789Z"; null when it did not happen. */
-static void sb_time(struct sbuf *b, int64_t ms)
+const char *b2b_cdr_time(int64_t ms, char *buf, size_t len)
 {
 	time_t sec = (time_t)(ms / 1000);
 	struct tm tm;
 
-	if (ms <= 0 || !gmtime_r(&sec, &tm)) {
+	if (ms <= 0 || !gmtime_r(&sec, &tm))
+		return NULL;
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	return buf;
+}
+
+static void sb_time(struct sbuf *b, int64_t ms)
+{
+	char t[B2B_CDR_TIME_LEN];
+
+	if (!b2b_cdr_time(ms, t, sizeof(t))) {
 		sb_puts(b, "null");
 		return;
 	}
-	sb_printf(b, "\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"", tm.tm_year + 1900, tm.tm_mon + 1,
-		tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	sb_printf(b, "\"%s\"", t);
 }
 
 static void sb_addr(struct sbuf *b, const struct sockaddr *sa)

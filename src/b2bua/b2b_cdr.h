@@ -54,6 +54,11 @@ enum b2b_cdr_reason {
 		B2B_CDR_REASON__COUNT
 };
 
+/* Unix time in ms as the records write it ("2026-11-25T23:04:48.422Z", UTC) into buf; NULL
+ * for ms <= 0 (did not happen). */
+#define B2B_CDR_TIME_LEN 64
+const char *b2b_cdr_time(int64_t ms, char *buf, size_t len);
+
 /* "rejected", ...; "?" out of range */
 const char *b2b_cdr_reason_name(enum b2b_cdr_reason r);
 

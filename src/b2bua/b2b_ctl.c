@@ -25,17 +25,12 @@ static json_t *str_or_null(const char *s)
 	return s ? cp_ctl_json_str(s) : json_null();
 }
 
+/* as in the call record */
 static json_t *time_json(int64_t ms)
 {
-	time_t sec = (time_t)(ms / 1000);
-	struct tm tm;
-	char buf[64];
+	char buf[B2B_CDR_TIME_LEN];
 
-	if (ms <= 0 || !gmtime_r(&sec, &tm))
-		return json_null();
-	snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-		tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-	return json_string(buf);
+	return b2b_cdr_time(ms, buf, sizeof(buf)) ? json_string(buf) : json_null();
 }
 
 static int64_t now_ms(void)
