@@ -162,14 +162,6 @@ struct b2b {
 	bool shutting_down;
 };
 
-static int64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const char *call_id_of(const struct b2b_call *c)
 {
 	return c->a.dlg.call_id ? c->a.dlg.call_id : "-";
@@ -549,7 +541,7 @@ static void write_record(struct b2b_call *c)
 	}
 	r.setup_ms = c->setup_ms;
 	r.answer_ms = c->answer_ms;
-	r.end_ms = c->end_ms ? c->end_ms : wall_ms();
+	r.end_ms = c->end_ms ? c->end_ms : tg_wall_ms();
 	r.reason = c->reason;
 	r.sip_code = c->sip_code;
 	r.media_a = md && md->have_a ? &md->stats_a : NULL;
@@ -614,7 +606,7 @@ static void maybe_finalize(struct b2b_call *c)
 	if (c->a.ok2xx && cp_timer_armed(&c->a.rtx))
 		return;
 	if (!c->end_ms)
-		c->end_ms = wall_ms();
+		c->end_ms = tg_wall_ms();
 	/* a setup refused or rejected is already Terminated: nothing was left to release */
 	if (c->sm.state == B2B_ST_TERMINATING)
 		apply(c, B2B_EV_TERMINATED);
@@ -683,7 +675,7 @@ static void end_call(
 	c->reason = reason;
 	if (!c->answered && code)
 		c->sip_code = code;
-	c->end_ms = wall_ms();
+	c->end_ms = tg_wall_ms();
 	cp_timer_stop(b->p.loop, &c->no_answer);
 	cp_timer_stop(b->p.loop, &c->max_dur);
 	free(c->offer_a);
@@ -1079,7 +1071,7 @@ static void new_call(
 	c->late = late;
 	c->target = *rt;
 	c->max_forwards = mf - 1;
-	c->setup_ms = wall_ms();
+	c->setup_ms = tg_wall_ms();
 	copy_user(c->ruri_user, sizeof(c->ruri_user), req->req_uri->username);
 	copy_user(c->from_user, sizeof(c->from_user),
 		req->from->url ? req->from->url->username : NULL);
@@ -1181,7 +1173,7 @@ static void answer_a(struct b2b_call *c, osip_message_t *m, int code)
 	c->answered = true;
 	c->a_final_sent = true;
 	c->sip_code = code;
-	c->answer_ms = wall_ms();
+	c->answer_ms = tg_wall_ms();
 	c->a.dlg.confirmed = true;
 	b->c.calls_answered++;
 	apply(c, B2B_EV_ANSWERED);
@@ -1919,7 +1911,7 @@ void b2b_free(struct b2b *b)
 				c->terminating = true;
 				uncount_call(b, c);
 				c->reason = B2B_CDR_SHUTDOWN;
-				c->end_ms = wall_ms();
+				c->end_ms = tg_wall_ms();
 			}
 			write_record(c);
 			call_free(c);

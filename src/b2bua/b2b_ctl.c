@@ -6,10 +6,10 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <arpa/inet.h>
 
 #include "tg_sockaddr.h"
+#include "tg_time.h"
 
 struct b2b_ctl {
 	struct b2b *b;
@@ -31,14 +31,6 @@ static json_t *time_json(int64_t ms)
 	char buf[B2B_CDR_TIME_LEN];
 
 	return b2b_cdr_time(ms, buf, sizeof(buf)) ? json_string(buf) : json_null();
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static json_t *sockaddr_json(const struct sockaddr *sa)
@@ -72,7 +64,7 @@ static json_t *leg_json(const struct b2b_cdr_leg *l)
 /* Seconds since the answer (0 before it) */
 static json_t *up_json(const struct b2b_call_view *v)
 {
-	return json_integer(v->answer_ms > 0 ? (now_ms() - v->answer_ms) / 1000 : 0);
+	return json_integer(v->answer_ms > 0 ? (tg_wall_ms() - v->answer_ms) / 1000 : 0);
 }
 
 /* Field names as in the call record's media (b2b_cdr.c), and the rest of what EP_STATS has */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-/* Monotonic time shared by both planes: heartbeats compare these across processes on one host. */
+/* Monotonic time shared by both planes: heartbeats compare these across processes on one host.
+ * And wall-clock time for what people read (call records, tgctl). */
 #ifndef TG_TIME_H
 #define TG_TIME_H
 
@@ -16,6 +17,15 @@ static inline uint64_t tg_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * TG_NS_PER_S + (uint64_t)ts.tv_nsec;
+}
+
+/* Unix time in ms (CLOCK_REALTIME): timestamps for people, never for measuring intervals */
+static inline int64_t tg_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* How long ago 'then' was; 0 when another process stamped it after our 'now' was read. */

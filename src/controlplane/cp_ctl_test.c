@@ -28,6 +28,7 @@
 
 #include "cp_ctl.h"
 #include "cp_loop.h"
+#include "cp_loop_testing.h"
 #include "tg_time.h"
 
 #define MAX_HELD 8
@@ -47,29 +48,6 @@ struct client {
 	size_t len;
 	char buf[1 << 16];
 };
-
-/* ---- the loop ------------------------------------------------------------------------------ */
-
-static void run_ms(struct fx *f, unsigned ms)
-{
-	assert_int_equal(cp_loop_run_for(f->loop, (uint64_t)ms * TG_NS_PER_MS), 0);
-}
-
-static uint64_t now_ms(void)
-{
-	return tg_now_ns() / TG_NS_PER_MS;
-}
-
-#define RUN_UNTIL(f, cond, max_ms)                                                                 \
-	do {                                                                                       \
-		uint64_t t0_ = now_ms();                                                           \
-		bool ok_;                                                                          \
-                                                                                                   \
-		while (!(ok_ = (cond)) && now_ms() - t0_ < (max_ms))                               \
-			run_ms(f, 5);                                                              \
-		if (!ok_)                                                                          \
-			fail_msg("not within %u ms: %s", (unsigned)(max_ms), #cond);               \
-	} while (0)
 
 /* ---- commands ------------------------------------------------------------------------------ */
 
@@ -204,7 +182,7 @@ static json_t *hear(struct fx *f, struct client *c)
 	json_t *j;
 	json_error_t jerr;
 
-	RUN_UNTIL(f, poll_line(c, &eof), 2000);
+	CP_TEST_RUN_UNTIL(f->loop, poll_line(c, &eof), 2000);
 	nl = memchr(c->buf, '\n', c->len);
 	if (!nl) {
 		assert_true(eof);
@@ -224,10 +202,10 @@ static json_t *hear(struct fx *f, struct client *c)
 static void silent(struct fx *f, struct client *c, unsigned ms)
 {
 	bool eof = false;
-	uint64_t t0 = now_ms();
+	uint64_t t0 = cp_test_now_ms();
 
-	while (now_ms() - t0 < ms) {
-		run_ms(f, 5);
+	while (cp_test_now_ms() - t0 < ms) {
+		cp_test_run_ms(f->loop, 5);
 		assert_false(poll_line(c, &eof));
 	}
 }
@@ -407,7 +385,7 @@ static void test_async_answer(void **state)
 	struct client *c = dial(f);
 
 	say(c, "[\"later\", \"1\"]\n");
-	RUN_UNTIL(f, f->n_held == 1, 2000);
+	CP_TEST_RUN_UNTIL(f->loop, f->n_held == 1, 2000);
 	silent(f, c, 50);
 	cp_ctl_ok(f->held[0], json_string("done"));
 	expect_ok(hear(f, c), "\"done\"");
@@ -424,13 +402,13 @@ static void test_pipelined_in_order(void **state)
 	struct client *c = dial(f);
 
 	say(c, "[\"later\", \"1\"]\n[\"echo\", \"2\"]\n[\"later\", \"3\"]\n[\"echo\", \"4\"]\n");
-	RUN_UNTIL(f, f->n_held == 1, 2000);
+	CP_TEST_RUN_UNTIL(f->loop, f->n_held == 1, 2000);
 	silent(f, c, 50);
 	assert_int_equal(f->n_held, 1); /* the third is not taken before the first is answered */
 	cp_ctl_fail(f->held[0], ETIMEDOUT, "first");
 	expect_error(hear(f, c), "ETIMEDOUT", "first");
 	expect_ok(hear(f, c), "[\"2\"]");
-	RUN_UNTIL(f, f->n_held == 2, 2000);
+	CP_TEST_RUN_UNTIL(f->loop, f->n_held == 2, 2000);
 	assert_string_equal(f->held_tag[1], "3");
 	silent(f, c, 20);
 	cp_ctl_ok(f->held[1], NULL);
@@ -447,17 +425,17 @@ static void test_client_closes_pending(void **state)
 	struct client *c = dial(f), *d;
 
 	say(c, "[\"later\", \"1\"]\n[\"later\", \"2\"]\n");
-	RUN_UNTIL(f, f->n_held == 1, 2000);
+	CP_TEST_RUN_UNTIL(f->loop, f->n_held == 1, 2000);
 	hang_up(c);
-	RUN_UNTIL(f, cp_ctl_conns(f->ctl) == 0, 2000);
+	CP_TEST_RUN_UNTIL(f->loop, cp_ctl_conns(f->ctl) == 0, 2000);
 	cp_ctl_ok(f->held[0], json_string("into the void"));
-	run_ms(f, 20);
+	cp_test_run_ms(f->loop, 20);
 	assert_int_equal(f->n_held, 1);
 
 	/* and a request still waiting when the server goes is freed with it (teardown) */
 	d = dial(f);
 	say(d, "[\"later\", \"3\"]\n");
-	RUN_UNTIL(f, f->n_held == 2, 2000);
+	CP_TEST_RUN_UNTIL(f->loop, f->n_held == 2, 2000);
 	hang_up(d);
 }
 
@@ -504,7 +482,7 @@ static void test_half_close(void **state)
 	expect_ok(hear(f, c), "[\"2\"]");
 	assert_null(hear(f, c));
 	hang_up(c);
-	RUN_UNTIL(f, cp_ctl_conns(f->ctl) == 0, 2000);
+	CP_TEST_RUN_UNTIL(f->loop, cp_ctl_conns(f->ctl) == 0, 2000);
 }
 
 static void test_connection_limit(void **state)
@@ -515,7 +493,7 @@ static void test_connection_limit(void **state)
 	/* one at a time: the listen backlog is shorter than the limit */
 	for (unsigned i = 0; i < CP_CTL_MAX_CONNS; i++) {
 		c[i] = dial(f);
-		RUN_UNTIL(f, cp_ctl_conns(f->ctl) == i + 1, 2000);
+		CP_TEST_RUN_UNTIL(f->loop, cp_ctl_conns(f->ctl) == i + 1, 2000);
 	}
 	extra = dial(f);
 	expect_error(hear(f, extra), "EBUSY", "too many control connections (at most 64)");
@@ -525,7 +503,7 @@ static void test_connection_limit(void **state)
 	say(c[17], "[\"echo\", \"x\"]\n");
 	expect_ok(hear(f, c[17]), "[\"x\"]");
 	hang_up(c[0]);
-	RUN_UNTIL(f, cp_ctl_conns(f->ctl) == CP_CTL_MAX_CONNS - 1, 2000);
+	CP_TEST_RUN_UNTIL(f->loop, cp_ctl_conns(f->ctl) == CP_CTL_MAX_CONNS - 1, 2000);
 	c[0] = dial(f);
 	say(c[0], "[\"echo\", \"y\"]\n");
 	expect_ok(hear(f, c[0]), "[\"y\"]");
@@ -652,12 +630,12 @@ static void test_socket_file(void **state)
 	assert_non_null(other);
 	assert_true(cp_ctl_listening(f->ctl));
 	assert_false(cp_ctl_listening(other));
-	run_ms(f, 1200);
+	cp_test_run_ms(f->loop, 1200);
 	assert_false(cp_ctl_listening(other));
 	cp_ctl_free(f->ctl);
 	f->ctl = other;
 	register_rows(f);
-	RUN_UNTIL(f, cp_ctl_listening(other), 2000);
+	CP_TEST_RUN_UNTIL(f->loop, cp_ctl_listening(other), 2000);
 	c = dial(f);
 	say(c, "[\"echo\", \"standby\"]\n");
 	expect_ok(hear(f, c), "[\"standby\"]");
@@ -675,7 +653,7 @@ static void test_socket_file(void **state)
 	memcpy(f->path, stale, strlen(stale) + 1); /* dial() the new one */
 	c = dial(f);
 	say(c, "[\"help\", \"help\"]\n");
-	RUN_UNTIL(f, recv(c->fd, c->buf, 1, MSG_PEEK | MSG_DONTWAIT) == 1, 2000);
+	CP_TEST_RUN_UNTIL(f->loop, recv(c->fd, c->buf, 1, MSG_PEEK | MSG_DONTWAIT) == 1, 2000);
 	hang_up(c);
 	cp_ctl_free(other);
 	assert_int_equal(access(stale, F_OK), -1);

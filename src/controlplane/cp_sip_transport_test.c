@@ -35,6 +35,7 @@
 
 #include "cp_dialog.h"
 #include "cp_loop.h"
+#include "cp_loop_testing.h"
 #include "cp_sip_msg.h"
 #include "cp_sip_transport.h"
 #include "cp_sip_txn.h"
@@ -64,31 +65,6 @@ struct fx {
 	unsigned timeouts, ends, responses;
 	int last_code;
 };
-
-/* ---- the loop ------------------------------------------------------------------------------ */
-
-static void run_ms(struct fx *f, unsigned ms)
-{
-	assert_int_equal(cp_loop_run_for(f->loop, (uint64_t)ms * TG_NS_PER_MS), 0);
-}
-
-static uint64_t now_ms(void)
-{
-	return tg_now_ns() / TG_NS_PER_MS;
-}
-
-/* Runs the loop in 5 ms steps until cond holds (evaluated once per step), at most max_ms; fails
- * the test if it never does */
-#define RUN_UNTIL(f, cond, max_ms)                                                                 \
-	do {                                                                                       \
-		uint64_t t0_ = now_ms();                                                           \
-		bool ok_;                                                                          \
-                                                                                                   \
-		while (!(ok_ = (cond)) && now_ms() - t0_ < (max_ms))                               \
-			run_ms(f, 5);                                                              \
-		if (!ok_)                                                                          \
-			fail_msg("not within %u ms: %s", (unsigned)(max_ms), #cond);               \
-	} while (0)
 
 static const struct cp_sip_counters *ctr(struct fx *f)
 {
@@ -210,7 +186,7 @@ static int accept_wait(struct fx *f, int lfd)
 {
 	int fd = -1;
 
-	RUN_UNTIL(f, (fd = accept_nb(lfd)) >= 0, 2000);
+	CP_TEST_RUN_UNTIL(f->loop, (fd = accept_nb(lfd)) >= 0, 2000);
 	return fd;
 }
 
@@ -348,7 +324,7 @@ static char *read_msg(struct fx *f, struct reader *r, int fd, unsigned max_ms)
 {
 	char *m = NULL;
 
-	RUN_UNTIL(f, (reader_pull(r, fd), (m = reader_take(r)) != NULL), max_ms);
+	CP_TEST_RUN_UNTIL(f->loop, (reader_pull(r, fd), (m = reader_take(r)) != NULL), max_ms);
 	return m;
 }
 
@@ -378,11 +354,11 @@ static void test_inbound_split_and_answered(void **state)
 	options(req, sizeof(req), 1, 5099, true);
 	half = strlen(req) / 2;
 	write_all(c, req, half);
-	RUN_UNTIL(f, ctr(f)->tcp_accepted == 1, 1000);
-	run_ms(f, 20);
+	CP_TEST_RUN_UNTIL(f->loop, ctr(f)->tcp_accepted == 1, 1000);
+	cp_test_run_ms(f->loop, 20);
 	assert_int_equal(f->nrx, 0);
 	write_str(c, req + half);
-	RUN_UNTIL(f, f->nrx == 1, 1000);
+	CP_TEST_RUN_UNTIL(f->loop, f->nrx == 1, 1000);
 	assert_true(f->from[0].stream);
 	assert_int_not_equal(f->from[0].conn, 0);
 	assert_int_equal(f->from[0].reconnect_port, 5099);
@@ -410,7 +386,7 @@ static void test_inbound_two_in_one_write(void **state)
 	snprintf(both, sizeof(both), "%s\r\n\r\n%s", options(a, sizeof(a), 1, 5060, true),
 		options(b, sizeof(b), 2, 5060, true));
 	write_str(c, both); /* a keep-alive CRLFCRLF between them, too */
-	RUN_UNTIL(f, f->nrx == 2, 1000);
+	CP_TEST_RUN_UNTIL(f->loop, f->nrx == 2, 1000);
 	assert_string_equal(f->rx[0]->cseq->number, "1");
 	assert_string_equal(f->rx[1]->cseq->number, "2");
 	assert_int_equal(f->from[0].conn, f->from[1].conn);
@@ -430,7 +406,7 @@ static void test_inbound_no_content_length(void **state)
 	assert_non_null(strstr(m, "SIP/2.0 400 Missing Content-Length on a stream"));
 	free(m);
 	/* then the connection closes */
-	RUN_UNTIL(f, (reader_pull(&r, c), r.eof), 1000);
+	CP_TEST_RUN_UNTIL(f->loop, (reader_pull(&r, c), r.eof), 1000);
 	assert_int_equal(f->nrx, 0);
 	assert_int_equal(ctr(f)->tcp_closed_bad, 1);
 	assert_int_equal(cp_sip_transport_conns(f->t), 0);
@@ -458,8 +434,8 @@ static void test_inbound_out_of_fds(void **state)
 	while (nfill < 64 && (fill[nfill] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
 		nfill++;
 	assert_true(nfill < 64); /* the limit was reached */
-	RUN_UNTIL(f, ctr(f)->tcp_refused >= 1, 1000);
-	RUN_UNTIL(f, (reader_pull(&r, c), r.eof), 1000);
+	CP_TEST_RUN_UNTIL(f->loop, ctr(f)->tcp_refused >= 1, 1000);
+	CP_TEST_RUN_UNTIL(f->loop, (reader_pull(&r, c), r.eof), 1000);
 	assert_int_equal(cp_sip_transport_conns(f->t), 0);
 	while (nfill)
 		close(fill[--nfill]);
@@ -472,7 +448,7 @@ static void test_inbound_out_of_fds(void **state)
 		int c2 = connect_to_us(f);
 
 		write_str(c2, options(req, sizeof(req), 1, 5060, true));
-		RUN_UNTIL(f, f->nrx == 1, 1000);
+		CP_TEST_RUN_UNTIL(f->loop, f->nrx == 1, 1000);
 		assert_int_equal(ctr(f)->tcp_refused, 1);
 		close(c2);
 	}
@@ -500,7 +476,7 @@ static void test_outbound_route_and_reuse(void **state)
 	/* sent before the connection is up: it waits */
 	assert_int_equal(cp_sip_send(f->t, msg, len, &p), 0);
 	s = accept_wait(f, lfd);
-	RUN_UNTIL(f, ctr(f)->tcp_connected == 1, 1000);
+	CP_TEST_RUN_UNTIL(f->loop, ctr(f)->tcp_connected == 1, 1000);
 	m = read_msg(f, &r, s, 1000);
 	assert_memory_equal(m, msg, len);
 	assert_int_equal(strlen(m), len);
@@ -527,7 +503,7 @@ static void test_outbound_route_and_reuse(void **state)
 	assert_memory_equal(m, msg, len);
 	free(m);
 	free(msg);
-	run_ms(f, 10);
+	cp_test_run_ms(f->loop, 10);
 	assert_true(accept_nb(lfd) < 0);
 	assert_int_equal(cp_sip_transport_conns(f->t), 1);
 
@@ -538,7 +514,7 @@ static void test_outbound_route_and_reuse(void **state)
 		"Call-ID: msg-2\r\nCSeq: 3 MESSAGE\r\nContent-Length: 0\r\n\r\n",
 		f->our_hp);
 	write_str(s, resp);
-	RUN_UNTIL(f, f->nrx == 1, 1000);
+	CP_TEST_RUN_UNTIL(f->loop, f->nrx == 1, 1000);
 	assert_int_equal(f->rx[0]->status_code, 200);
 	assert_int_equal(f->from[0].conn, p.conn);
 	assert_int_equal(ctr(f)->tcp_accepted, 0);
@@ -560,7 +536,7 @@ static void test_route_reuses_inbound(void **state)
 	char *msg;
 
 	write_str(c, options(req, sizeof(req), 1, 5060, true));
-	RUN_UNTIL(f, f->nrx == 1, 1000);
+	CP_TEST_RUN_UNTIL(f->loop, f->nrx == 1, 1000);
 	assert_int_equal(cp_sip_transport_route(
 				 f->t, (struct sockaddr *)&dst, sizeof(dst), true, &p, NULL, 0),
 		0);
@@ -590,7 +566,7 @@ static void test_write_queue(void **state)
 				 f->t, (struct sockaddr *)&dst, sizeof(dst), true, &p, NULL, 0),
 		0);
 	s = accept_wait(f, lfd);
-	RUN_UNTIL(f, ctr(f)->tcp_connected == 1, 1000);
+	CP_TEST_RUN_UNTIL(f->loop, ctr(f)->tcp_connected == 1, 1000);
 	/* until the kernel has refused some, and a few more behind them (well under the bound) */
 	while (n < 100 && (!queued_at || n < queued_at + 4)) {
 		size_t len;
@@ -604,7 +580,7 @@ static void test_write_queue(void **state)
 	}
 	assert_true(queued_at > 0);
 	assert_int_equal(ctr(f)->tx_queued, n - queued_at + 1);
-	run_ms(f, 20);
+	cp_test_run_ms(f->loop, 20);
 
 	for (unsigned i = 0; i < n; i++) {
 		size_t len;
@@ -615,7 +591,7 @@ static void test_write_queue(void **state)
 		free(want);
 		free(m);
 	}
-	run_ms(f, 20);
+	cp_test_run_ms(f->loop, 20);
 	reader_pull(&r, s);
 	assert_int_equal(r.len, 0);
 	assert_int_equal(ctr(f)->tcp_closed_overflow, 0);
@@ -641,11 +617,12 @@ static void test_write_queue_overflow(void **state)
 				 f->t, (struct sockaddr *)&dst, sizeof(dst), true, &p, NULL, 0),
 		0);
 	s = accept_wait(f, lfd);
-	RUN_UNTIL(f, ctr(f)->tcp_connected == 1, 1000);
+	CP_TEST_RUN_UNTIL(f->loop, ctr(f)->tcp_connected == 1, 1000);
 	for (unsigned i = 0; i < 400 && rc == 0; i++) {
 		rc = cp_sip_send(f->t, msg, len, &p);
 		if (rc == 0 && i % 8 == 0)
-			run_ms(f, 1); /* EPOLLOUT drains what the kernel takes meanwhile */
+			cp_test_run_ms(
+				f->loop, 1); /* EPOLLOUT drains what the kernel takes meanwhile */
 	}
 	free(msg);
 	assert_int_equal(rc, -ENOBUFS);
@@ -653,7 +630,7 @@ static void test_write_queue_overflow(void **state)
 	assert_int_equal(cp_sip_transport_conns(f->t), 0);
 	/* told from the loop, not from inside the send */
 	assert_int_equal(f->nerr, 0);
-	RUN_UNTIL(f, f->nerr == 1, 1000);
+	CP_TEST_RUN_UNTIL(f->loop, f->nerr == 1, 1000);
 	assert_int_equal(f->err_conn[0], p.conn);
 	assert_int_equal(f->err[0], -ENOBUFS);
 	assert_int_equal(ctr(f)->tcp_lost, 1);
@@ -675,7 +652,7 @@ static void test_connect_refused(void **state)
 	assert_int_equal(cp_sip_send(f->t, msg, len, &p), 0);
 	free(msg);
 	assert_int_equal(f->nerr, 0);
-	RUN_UNTIL(f, f->nerr == 1, 2000);
+	CP_TEST_RUN_UNTIL(f->loop, f->nerr == 1, 2000);
 	assert_int_equal(f->err_conn[0], p.conn);
 	assert_int_equal(f->err[0], -ECONNREFUSED);
 	assert_int_equal(ctr(f)->tcp_connect_failed, 1);
@@ -689,7 +666,7 @@ static void test_connect_refused(void **state)
 					 true, &q, NULL, 0),
 			0);
 		assert_int_not_equal(q.conn, p.conn);
-		RUN_UNTIL(f, f->nerr == 2, 2000);
+		CP_TEST_RUN_UNTIL(f->loop, f->nerr == 2, 2000);
 		assert_int_equal(f->err_conn[1], q.conn);
 	}
 }
@@ -705,10 +682,10 @@ static void test_peer_closed_reconnects(void **state)
 	uint32_t first;
 
 	write_str(c, options(req, sizeof(req), 1, port_of(ua), true));
-	RUN_UNTIL(f, f->nrx == 1, 1000);
+	CP_TEST_RUN_UNTIL(f->loop, f->nrx == 1, 1000);
 	first = f->from[0].conn;
 	close(c);
-	RUN_UNTIL(f, ctr(f)->tcp_closed_peer == 1, 1000);
+	CP_TEST_RUN_UNTIL(f->loop, ctr(f)->tcp_closed_peer == 1, 1000);
 	assert_int_equal(cp_sip_transport_conns(f->t), 0);
 
 	keep = f->from[0];
@@ -757,19 +734,19 @@ static void test_stale_peer_fd_reused(void **state)
 	int c1 = connect_to_us(f), c2;
 
 	write_str(c1, options(req, sizeof(req), 1, nobody, true));
-	RUN_UNTIL(f, f->nrx == 1, 1000);
+	CP_TEST_RUN_UNTIL(f->loop, f->nrx == 1, 1000);
 	close(c1);
-	RUN_UNTIL(f, ctr(f)->tcp_closed_peer == 1, 1000);
+	CP_TEST_RUN_UNTIL(f->loop, ctr(f)->tcp_closed_peer == 1, 1000);
 	c2 = connect_to_us(f);
 	write_str(c2, options(req, sizeof(req), 2, nobody, true));
-	RUN_UNTIL(f, f->nrx == 2, 1000);
+	CP_TEST_RUN_UNTIL(f->loop, f->nrx == 2, 1000);
 	/* the kernel gave the new connection the old one's number: only the id tells them apart */
 	assert_int_equal(f->from[1].fd, f->from[0].fd);
 	assert_int_not_equal(f->from[1].conn, f->from[0].conn);
 
 	/* the answer to the first request: not on c2; a new connection to its Via port, refused */
 	answer(f, 0, 200, NULL);
-	RUN_UNTIL(f, f->nerr == 1, 2000);
+	CP_TEST_RUN_UNTIL(f->loop, f->nerr == 1, 2000);
 	assert_int_equal(f->err[0], -ECONNREFUSED);
 	assert_int_not_equal(f->err_conn[0], f->from[1].conn);
 	reader_pull(&r, c2);
@@ -872,11 +849,11 @@ static void test_txn_connect_refused(void **state)
 {
 	struct fx *f = *state;
 	struct cp_dialog d;
-	uint64_t t0 = now_ms();
+	uint64_t t0 = cp_test_now_ms();
 
 	invite_over_tcp(f, closed_port(), &d);
-	RUN_UNTIL(f, f->ends == 1, 2000);
-	assert_true(now_ms() - t0 < 2000);
+	CP_TEST_RUN_UNTIL(f->loop, f->ends == 1, 2000);
+	assert_true(cp_test_now_ms() - t0 < 2000);
 	assert_int_equal(f->timeouts, 1);
 	assert_int_equal(f->responses, 0);
 	assert_int_equal(cp_txn_count(f->x), 0);
@@ -902,7 +879,7 @@ static void test_txn_invite_over_tcp(void **state)
 	assert_non_null(strstr(m, "Via: SIP/2.0/TCP "));
 	assert_non_null(strstr(m, ";transport=tcp>"));
 	/* Timer A would have sent it again at 500 ms */
-	run_ms(f, 700);
+	cp_test_run_ms(f->loop, 700);
 	reader_pull(&r, s);
 	assert_int_equal(r.len, 0);
 
@@ -913,13 +890,13 @@ static void test_txn_invite_over_tcp(void **state)
 	osip_message_free(inv);
 	write_all(s, out, len);
 	osip_free(out);
-	RUN_UNTIL(f, f->responses == 1, 1000);
+	CP_TEST_RUN_UNTIL(f->loop, f->responses == 1, 1000);
 	assert_int_equal(f->last_code, 486);
 	m = read_msg(f, &r, s, 1000);
 	assert_non_null(strstr(m, "ACK sip:bob@"));
 	free(m);
 	/* Timer D is 0 over TCP: the transaction ends */
-	RUN_UNTIL(f, f->ends == 1, 1000);
+	CP_TEST_RUN_UNTIL(f->loop, f->ends == 1, 1000);
 	assert_int_equal(f->timeouts, 0);
 	cp_dialog_fini(&d);
 	reader_fini(&r);

@@ -34,6 +34,7 @@
 
 #include "cp_dialog.h"
 #include "cp_loop.h"
+#include "cp_loop_testing.h"
 #include "cp_sip_transport.h"
 #include "cp_sip_txn.h"
 #include "cp_txn_pool.h"
@@ -182,11 +183,6 @@ static void rx(
 
 /* ---- the loop and the peer ----------------------------------------------------------------- */
 
-static void run_ms(struct fx *f, unsigned ms)
-{
-	assert_int_equal(cp_loop_run_for(f->loop, (uint64_t)ms * TG_NS_PER_MS), 0);
-}
-
 static void peer_send(struct fx *f, const char *text)
 {
 	ssize_t n = sendto(f->peer_fd, text, strlen(text), 0, (const struct sockaddr *)&f->our,
@@ -236,14 +232,9 @@ static unsigned peer_drain(struct fx *f)
 static void sync_rx(struct fx *f)
 {
 	for (int i = 0; i < 400 && cp_sip_transport_counters(f->t)->rx_msgs < f->sent; i++)
-		run_ms(f, 5);
+		cp_test_run_ms(f->loop, 5);
 	assert_int_equal(cp_sip_transport_counters(f->t)->rx_msgs, f->sent);
-	run_ms(f, 1);
-}
-
-static uint64_t now_ms(void)
-{
-	return tg_now_ns() / TG_NS_PER_MS;
+	cp_test_run_ms(f->loop, 1);
 }
 
 static unsigned rx_count(struct fx *f, const char *method, int code)
@@ -265,18 +256,18 @@ static unsigned rx_count(struct fx *f, const char *method, int code)
  * time it took in ms. */
 static uint64_t wait_for(struct fx *f, const char *method, int code, unsigned n, unsigned max_ms)
 {
-	uint64_t t0 = now_ms();
+	uint64_t t0 = cp_test_now_ms();
 
-	while (rx_count(f, method, code) < n && now_ms() - t0 < max_ms) {
+	while (rx_count(f, method, code) < n && cp_test_now_ms() - t0 < max_ms) {
 		unsigned before = f->nrx;
 
-		run_ms(f, 10);
+		cp_test_run_ms(f->loop, 10);
 		peer_collect(f);
 		if (getenv("TXN_TEST_DEBUG") && f->nrx != before)
 			fprintf(stderr, "  +%u at %lu ms\n", f->nrx - before,
-				(unsigned long)(now_ms() - t0));
+				(unsigned long)(cp_test_now_ms() - t0));
 	}
-	return now_ms() - t0;
+	return cp_test_now_ms() - t0;
 }
 
 static osip_message_t *rx_find(struct fx *f, const char *method, int code)
@@ -477,7 +468,7 @@ static void test_final_retransmitted_and_ack_absorbed(void **state)
 	assert_int_equal(cp_txn_counters(f->x)->stray_acks, 0);
 	/* and no more 486 after the ACK (Timer G stopped; what left before it is dropped) */
 	peer_drain(f);
-	run_ms(f, 600);
+	cp_test_run_ms(f->loop, 600);
 	assert_int_equal(peer_drain(f), 0);
 
 	/* an ACK with another branch (the ACK for a 2xx) goes to the TU */
@@ -563,7 +554,7 @@ static void test_client_invite(void **state)
 	assert_int_equal(f->resp_codes[0], 180);
 	/* proceeding: no more retransmissions (what left before the 180 was read is dropped) */
 	peer_drain(f);
-	run_ms(f, 600);
+	cp_test_run_ms(f->loop, 600);
 	assert_int_equal(peer_drain(f), 0);
 
 	peer_respond(f, inv, 486);
@@ -787,11 +778,11 @@ static void test_completed_records(void **state)
 	assert_int_equal(peer_drain(f), 0);
 
 	/* Timer K (T4, 5 s): the OPTIONS record goes, the BYE's stays for Timer J */
-	t0 = now_ms();
-	while (cp_txn_completed_count(f->x) > 1 && now_ms() - t0 < 8000)
-		run_ms(f, 100);
+	t0 = cp_test_now_ms();
+	while (cp_txn_completed_count(f->x) > 1 && cp_test_now_ms() - t0 < 8000)
+		cp_test_run_ms(f->loop, 100);
 	assert_int_equal(cp_txn_completed_count(f->x), 1);
-	assert_true(now_ms() - t0 >= 4000);
+	assert_true(cp_test_now_ms() - t0 >= 4000);
 	peer_respond(f, opt, 200);
 	sync_rx(f);
 	assert_int_equal(cp_txn_counters(f->x)->stray_responses, 1);

@@ -308,15 +308,11 @@ grep -q "ending 1 call(s)" "$WORK/cp_drain.log" || fail "no drain logged"
 [[ $ms -lt 8000 ]] || fail "the stop took $ms ms"
 tail -1 "$CDR" | grep -q '"end_reason":"shutdown"' || fail "the drained call's record: $(tail -1 "$CDR")"
 pass "SIGTERM drains: BYE with Reason to both legs, record written, exit after $ms ms"
+
 # 11. RFC 3261 §18.1.1: an INVITE over 1300 bytes goes over TCP though the route says UDP (the
 # callee listens on TCP only: over UDP the call could not succeed)
 start_cp cp_big
-in_peers timeout 60 sipp -sf "$SIPP_DIR/uas_answer.xml" -t t1 -i $CALLEE -p 5090 -mi $CALLEE \
-	-mp 16300 -m 1 -timeout 50 -nostdin -trace_logs -log_file "$WORK/uas_big.sipp.log" \
-	>"$WORK/uas_big.log" 2>&1 &
-uas_big_pid=$!
-TG_PIDS+=($uas_big_pid)
-sleep 0.5
+callee uas_big uas_answer.xml 1 -t t1
 caller uac_big uac_big_sdp.xml 1 -s 1017 -d 200 || fail "big INVITE: $(tail -5 "$WORK/uac_big.log")"
 wait "$uas_big_pid" || fail "big INVITE: the callee saw a failure: $(tail -5 "$WORK/uas_big.log")"
 grep -Eq "via= ?SIP/2.0/TCP $APP4:5060" "$WORK/uas_big.sipp.log" ||
