@@ -3,6 +3,7 @@
 #include "b2b_call.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <osipparser2/osip_parser.h>
 #include <osipparser2/osip_port.h>
 
+#include "b2b_events.h"
 #include "b2b_state.h"
 #include "cp_dialog.h"
 #include "cp_sdp.h"
@@ -39,9 +41,12 @@ struct b2b_leg {
 	char *key;
 	struct b2b_call *call;
 	bool is_b;
-	struct cp_txn *invite_tx;    /* A: the IST until its final; B: the ICT until it ends */
-	struct cp_txn *bye_tx;	     /* our BYE in flight */
-	struct cp_txn *reinvite_tx;  /* B: a re-INVITE we relay; A: the one being relayed */
+	struct cp_txn *invite_tx;   /* A: the IST until its final; B: the ICT until it ends */
+	struct cp_txn *bye_tx;	    /* our BYE in flight */
+	struct cp_txn *reinvite_tx; /* B: a re-INVITE we relay; A: the one being relayed */
+	/* an INFO: on the far leg ours (relayed or the operator's DTMF), on the near leg the
+	 * party's, waiting for the far leg's answer */
+	struct cp_txn *info_tx;
 	struct cp_sdp_origin origin; /* our o= toward this leg */
 	osip_message_t *ok2xx;	     /* A: our 2xx, retransmitted until the ACK */
 	osip_message_t *ack;	     /* B: our ACK to its 2xx, re-sent on a retransmitted 2xx */
@@ -51,6 +56,28 @@ struct b2b_leg {
 	uint32_t invite_cseq;
 	bool bye_received;
 	bool bye_sent;
+	uint8_t op;  /* enum leg_op: this leg's part of the operator's hold or resume */
+	int op_code; /* LEG_OP_FAILED: the status it answered (408: none) */
+	/* the SDP the appliance last sent on this leg: hold and resume re-offer from it */
+	char *sdp;
+	size_t sdp_len;
+};
+
+/* One leg's part of a hold or resume the appliance itself offers (b2b_call_hold). */
+enum leg_op {
+	LEG_OP_IDLE,
+	LEG_OP_SENT,	/* our re-INVITE is in flight (l->reinvite_tx) */
+	LEG_OP_BACKOFF, /* it got 491: sent again when c->op_retry fires */
+	LEG_OP_OK,	/* 2xx, ACKed, the endpoint updated */
+	LEG_OP_FAILED,
+};
+
+/* The appliance's own offer/answer in progress on a call */
+enum own_op {
+	OP_NONE,
+	OP_HOLD,
+	OP_RESUME,
+	OP_UNDO, /* one leg refused: the other goes back (undo_hold: back on hold) */
 };
 
 /* What an endpoint needs of one side's SDP stream (a cp_sdp_stream without its codec list,
@@ -138,6 +165,22 @@ struct b2b_call {
 	 * its ACK, and B's ACK carries that answer, so it waits for A's (ack_due_b). */
 	bool late;
 	bool ack_due_b;
+	/* hold and resume: the operator's (op, on both legs at once; held once confirmed) and a
+	 * relayed one a party asked for (peer_op, until the far leg's final response) */
+	uint8_t op; /* enum own_op */
+	bool undo_hold;
+	bool held;
+	uint8_t peer_op;	  /* enum b2b_pending */
+	struct cp_timer op_retry; /* 491: the RFC 3261 section 14.1 back-off */
+	b2b_op_fn op_done;	  /* the operator's answer, called once */
+	void *op_arg;
+	/* the operator's DTMF as SIP INFO: the digits left, sent one INFO at a time */
+	char dtmf[B2B_DTMF_MAX + 1];
+	uint8_t dtmf_next;
+	uint16_t dtmf_ms;
+	struct b2b_leg *dtmf_leg;
+	b2b_op_fn dtmf_done;
+	void *dtmf_arg;
 };
 
 struct b2b {
@@ -157,9 +200,11 @@ struct b2b {
 	char out_buf[CP_SDP_MAX_BODY];
 	struct cp_sdp scratch_sdp; /* the SDP just received */
 	struct cp_sdp offer_sdp;   /* the call's offer in progress, parsed (offer()) */
+	struct cp_sdp own_sdp;	   /* what we sent a leg, parsed: base of a hold/resume offer */
 	uint64_t offer_gens;	   /* keep_offer()s so far */
 	uint64_t offer_parsed;	   /* the offer_gen offer_sdp holds (0: none) */
 	bool shutting_down;
+	struct b2b_events *events;
 };
 
 static const char *call_id_of(const struct b2b_call *c)
@@ -205,14 +250,56 @@ static void apply(struct b2b_call *c, enum b2b_event ev)
 	b2b_state_apply(&c->sm, ev, call_id_of(c));
 }
 
+/* An event for the bus about call c, its time set (the caller fills kind and u) */
+static struct b2b_ev event_of(const struct b2b_call *c, enum b2b_ev_kind kind)
+{
+	struct b2b_ev e;
+
+	memset(&e, 0, sizeof(e));
+	e.call = c->id;
+	e.kind = (uint16_t)kind;
+	e.time_ms = tg_wall_ms();
+	return e;
+}
+
 static void observe(void *ctx, const struct b2b_state_machine *sm, enum b2b_state old,
 	enum b2b_state new_state, enum b2b_event ev, const char *callid)
 {
+	const struct b2b_call *c = ctx;
+	struct b2b_ev e;
+
 	TG_LOG_CALL(B2B, DEBUG, callid, "-", "%s -> %s on %s", b2b_state_name(old),
 		b2b_state_name(new_state), b2b_event_name(ev));
+	if (!b2b_events_wanted(c->co->events, B2B_EVK_STATE, c->id))
+		return;
+	e = event_of(c, B2B_EVK_STATE);
+	e.u.state.from = (uint8_t)old;
+	e.u.state.to = (uint8_t)new_state;
+	e.u.state.event = (uint8_t)ev;
+	b2b_events_publish(c->co->events, &e);
+}
+
+/* A DTMF digit seen or sent on leg l (method 0: RFC 4733, 1: INFO) */
+static void publish_dtmf(const struct b2b_call *c, const struct b2b_leg *l, char digit,
+	unsigned method, bool outgoing, unsigned duration_ms)
+{
+	struct b2b_ev e;
+
+	if (!b2b_events_wanted(c->co->events, B2B_EVK_DTMF, c->id))
+		return;
+	e = event_of(c, B2B_EVK_DTMF);
+	e.u.dtmf.digit = digit;
+	e.u.dtmf.leg = l->is_b ? 'b' : 'a';
+	e.u.dtmf.method = (uint8_t)method;
+	e.u.dtmf.outgoing = outgoing;
+	e.u.dtmf.duration_ms = (uint16_t)(duration_ms > UINT16_MAX ? UINT16_MAX : duration_ms);
+	b2b_events_publish(c->co->events, &e);
 }
 
 static void maybe_finalize(struct b2b_call *c);
+static void on_op_retry(struct cp_loop *lp, struct cp_timer *t, void *arg);
+static void op_finish(struct b2b_call *c, int status, int code, const struct b2b_leg *l);
+static void dtmf_finish(struct b2b_call *c, int status, int code);
 static void end_call(
 	struct b2b_call *c, enum b2b_cdr_reason reason, int code, const struct b2b_leg *hung_up);
 
@@ -370,8 +457,18 @@ static void final_to_a(
 	forget(&c->a.invite_tx);
 }
 
-static int set_sdp(osip_message_t *m, const struct cp_sdp_out *o)
+/* m's body becomes o's SDP, sent on leg l, which keeps a copy: a hold or resume offer is the
+ * last SDP sent on the leg with its directions changed (RFC 3264 section 8.4). */
+static int set_sdp(struct b2b_leg *l, osip_message_t *m, const struct cp_sdp_out *o)
 {
+	char *keep = realloc(l->sdp, o->len + 1);
+
+	if (keep) {
+		memcpy(keep, o->buf, o->len);
+		keep[o->len] = '\0';
+		l->sdp = keep;
+		l->sdp_len = o->len;
+	}
 	return cp_sip_set_body(m, "application/sdp", o->buf, o->len);
 }
 
@@ -485,6 +582,8 @@ static void leg_free_msgs(struct b2b_leg *l)
 	if (l->ack)
 		osip_message_free(l->ack);
 	l->ack = NULL;
+	free(l->sdp);
+	l->sdp = NULL;
 }
 
 static void call_free(struct b2b_call *c)
@@ -499,6 +598,7 @@ static void call_free(struct b2b_call *c)
 		forget(&l->invite_tx);
 		forget(&l->bye_tx);
 		forget(&l->reinvite_tx);
+		forget(&l->info_tx);
 		if (l->key) {
 			tg_hmap_remove(&b->dialogs, &l->node);
 			free(l->key);
@@ -508,6 +608,9 @@ static void call_free(struct b2b_call *c)
 	}
 	cp_timer_stop(b->p.loop, &c->no_answer);
 	cp_timer_stop(b->p.loop, &c->max_dur);
+	cp_timer_stop(b->p.loop, &c->op_retry);
+	op_finish(c, -ECONNRESET, 0, NULL);
+	dtmf_finish(c, -ECONNRESET, 0);
 	tg_hmap_remove(&b->calls, &c->node);
 	if (!c->terminating)
 		uncount_call(b, c);
@@ -527,6 +630,16 @@ static void write_record(struct b2b_call *c)
 	const struct b2b_media *md = c->nmedia ? &c->media[0] : NULL;
 
 	b->c.calls_ended++;
+	if (b2b_events_wanted(b->events, B2B_EVK_ENDED, c->id)) {
+		struct b2b_ev e = event_of(c, B2B_EVK_ENDED);
+
+		e.u.ended.reason = (uint8_t)c->reason;
+		e.u.ended.sip_code = (int16_t)c->sip_code;
+		if (c->answer_ms > 0)
+			e.u.ended.duration_ms =
+				(c->end_ms ? c->end_ms : tg_wall_ms()) - c->answer_ms;
+		b2b_events_publish(b->events, &e);
+	}
 	if (!b->p.cdr)
 		return;
 	r.a.call_id = c->a.dlg.call_id;
@@ -601,7 +714,7 @@ static void maybe_finalize(struct b2b_call *c)
 	if (!c->terminating || c->finalizing || c->dp_pending)
 		return;
 	if (c->a.invite_tx || c->b.invite_tx || c->a.bye_tx || c->b.bye_tx || c->a.reinvite_tx ||
-		c->b.reinvite_tx)
+		c->b.reinvite_tx || c->a.info_tx || c->b.info_tx)
 		return;
 	if (c->a.ok2xx && cp_timer_armed(&c->a.rtx))
 		return;
@@ -638,7 +751,7 @@ static void ack_b(struct b2b_call *c, const struct cp_sdp_out *answer)
 	if (!ack)
 		return;
 	if (answer)
-		set_sdp(ack, answer);
+		set_sdp(&c->b, ack, answer);
 	cp_txn_send_stateless(c->co->txn, ack, &c->b.dlg.peer);
 	if (c->b.ack)
 		osip_message_free(c->b.ack);
@@ -678,6 +791,10 @@ static void end_call(
 	c->end_ms = tg_wall_ms();
 	cp_timer_stop(b->p.loop, &c->no_answer);
 	cp_timer_stop(b->p.loop, &c->max_dur);
+	cp_timer_stop(b->p.loop, &c->op_retry);
+	/* a hold, resume or DTMF in flight will not be decided: the operator hears so now */
+	op_finish(c, -ECONNRESET, 0, NULL);
+	dtmf_finish(c, -ECONNRESET, 0);
 	free(c->offer_a);
 	c->offer_a = NULL;
 	if (c->ack_due_b)
@@ -946,7 +1063,7 @@ static void send_b_invite(struct b2b_call *c)
 		return;
 	}
 	m = cp_dialog_request(&c->b.dlg, "INVITE");
-	if (!m || (!c->late && set_sdp(m, &b->out) < 0)) {
+	if (!m || (!c->late && set_sdp(&c->b, m, &b->out) < 0)) {
 		if (m)
 			osip_message_free(m);
 		end_call(c, B2B_CDR_ERROR, 500, NULL);
@@ -1078,6 +1195,7 @@ static void new_call(
 	copy_user(c->from_display, sizeof(c->from_display), req->from->displayname);
 	cp_timer_init(&c->no_answer, on_no_answer, c);
 	cp_timer_init(&c->max_dur, on_max_duration, c);
+	cp_timer_init(&c->op_retry, on_op_retry, c);
 	cp_timer_init(&c->a.rtx, on_rtx, &c->a);
 	cp_timer_init(&c->b.rtx, on_rtx, &c->b);
 	b2b_state_init(&c->sm, observe, c);
@@ -1096,6 +1214,15 @@ static void new_call(
 	}
 	c->a.invite_tx = tx;
 	cp_txn_set_owner(tx, &c->a);
+	if (b2b_events_wanted(b->events, B2B_EVK_INCOMING, c->id)) {
+		struct b2b_ev e = event_of(c, B2B_EVK_INCOMING);
+
+		snprintf(e.u.call.from, sizeof(e.u.call.from), "%s",
+			c->a.dlg.remote_uri ? c->a.dlg.remote_uri : "");
+		snprintf(e.u.call.to, sizeof(e.u.call.to), "%s",
+			c->a.dlg.local_uri ? c->a.dlg.local_uri : "");
+		b2b_events_publish(b->events, &e);
+	}
 	apply(c, B2B_EV_INCOMING_INVITE);
 	respond(tx, cp_sip_make_response(req, 100, "Trying", NULL));
 	cp_sdp_origin_init(&c->a.origin, c->id, 1);
@@ -1177,6 +1304,10 @@ static void answer_a(struct b2b_call *c, osip_message_t *m, int code)
 	c->a.dlg.confirmed = true;
 	b->c.calls_answered++;
 	apply(c, B2B_EV_ANSWERED);
+	if (b2b_events_wanted(b->events, B2B_EVK_ESTABLISHED, c->id))
+		b2b_events_publish(b->events, &(struct b2b_ev){.call = c->id,
+						      .kind = B2B_EVK_ESTABLISHED,
+						      .time_ms = c->answer_ms});
 	cp_timer_stop(b->p.loop, &c->no_answer);
 	if (b->p.cfg->max_duration_ms)
 		cp_timer_start(b->p.loop, &c->max_dur, b->p.cfg->max_duration_ms * TG_NS_PER_MS);
@@ -1221,7 +1352,7 @@ static void offer_to_a(struct b2b_call *c)
 	if (!media_step_ok(c))
 		return;
 	m = cp_dialog_response(&c->a.dlg, cp_txn_msg(c->a.invite_tx), 200, "OK");
-	if (!m || rewrite_offer(c, &c->a) < 0 || set_sdp(m, &b->out) < 0) {
+	if (!m || rewrite_offer(c, &c->a) < 0 || set_sdp(&c->a, m, &b->out) < 0) {
 		if (m)
 			osip_message_free(m);
 		TG_LOG_CALL(
@@ -1353,7 +1484,7 @@ static void b_invite_response(struct b2b_call *c, osip_message_t *resp)
 		m = cp_dialog_response(
 			&c->a.dlg, cp_txn_msg(c->a.invite_tx), code, resp->reason_phrase);
 		if (m && take_answer(c, resp, &c->a, true) == 0)
-			set_sdp(m, &b->out);
+			set_sdp(&c->a, m, &b->out);
 		respond(c->a.invite_tx, m);
 		return;
 	}
@@ -1380,7 +1511,7 @@ static void b_invite_response(struct b2b_call *c, osip_message_t *resp)
 			end_call(c, B2B_CDR_ERROR, 502, NULL);
 			return;
 		}
-		set_sdp(m, &b->out);
+		set_sdp(&c->a, m, &b->out);
 		free(c->offer_a);
 		c->offer_a = NULL;
 		answer_a(c, m, code);
@@ -1414,6 +1545,320 @@ static void b_invite_response(struct b2b_call *c, osip_message_t *resp)
 	maybe_finalize(c);
 }
 
+/* ---- hold and resume by the operator ------------------------------------------------------- */
+
+/*
+ * The appliance offers on both legs at once: the SDP it last sent each leg, sendonly for a hold
+ * and sendrecv for a resume (RFC 3264 section 8.4). The state changes only when both legs
+ * answered 2xx; a leg that refuses (or never answers) rolls the other back, and 491 is retried
+ * after the RFC 3261 section 14.1 back-off. Each 2xx's answer programs the endpoint facing that
+ * leg, so during a hold the dataplane relays nothing either way whatever the phones send.
+ */
+
+static void own_ack(struct b2b_call *c, struct b2b_leg *l, const osip_message_t *resp)
+{
+	osip_message_t *ack = cp_dialog_ack(&l->dlg, (uint32_t)atoi(resp->cseq->number));
+
+	if (!ack)
+		return;
+	cp_txn_send_stateless(c->co->txn, ack, &l->dlg.peer);
+	/* a retransmitted 2xx (our ACK lost) gets this one again (on_stray_2xx) */
+	if (l->ack)
+		osip_message_free(l->ack);
+	l->ack = ack;
+}
+
+/* Sends leg l a hold (or resume) offer built from the SDP it last got from us. */
+static int own_offer(struct b2b_call *c, struct b2b_leg *l, bool hold)
+{
+	struct b2b *b = c->co;
+	osip_message_t *m;
+	int rc;
+
+	if (!l->sdp || cp_sdp_parse(&b->own_sdp, l->sdp, l->sdp_len, NULL, 0) < 0)
+		return -EINVAL;
+	rc = hold ? cp_sdp_hold_offer(&b->own_sdp, &l->origin, &b->out)
+		  : cp_sdp_resume_offer(&b->own_sdp, &l->origin, &b->out);
+	if (rc < 0)
+		return rc;
+	m = cp_dialog_request(&l->dlg, "INVITE");
+	if (!m)
+		return -ENOMEM;
+	if (set_sdp(l, m, &b->out) < 0) {
+		osip_message_free(m);
+		return -ENOMEM;
+	}
+	l->reinvite_tx = cp_txn_request(b->txn, m, &l->dlg.peer, l);
+	if (!l->reinvite_tx)
+		return -EIO;
+	l->op = LEG_OP_SENT;
+	return 0;
+}
+
+/* Leg l's answer to our offer programs the endpoint facing it (address, direction). */
+static void own_answer(struct b2b_call *c, struct b2b_leg *l, const osip_message_t *resp)
+{
+	struct b2b *b = c->co;
+	struct cp_sdp_endpoint ep[CP_SDP_MAX_MEDIA];
+	struct cp_sdp_rewrite rw = {
+		.role = CP_SDP_ANSWER,
+		.offer = &b->own_sdp,
+		.ep = ep,
+		.nep = c->nmedia,
+		.session_name = "tollgate",
+	};
+	/* the rewrite is run for its stream decisions only: nothing is sent, o= must not move */
+	struct cp_sdp_origin unused = l->origin;
+	osip_body_t *body = NULL;
+	char why[CP_SDP_WHY_LEN];
+
+	if (osip_message_get_body(resp, 0, &body) < 0 || !body || !body->body)
+		return;
+	if (!l->sdp || cp_sdp_parse(&b->own_sdp, l->sdp, l->sdp_len, NULL, 0) < 0)
+		return;
+	if (cp_sdp_parse(&b->scratch_sdp, body->body, body->length, why, sizeof(why)) < 0) {
+		TG_LOG_CALL(
+			SIP, WARN, call_id_of(c), l->is_b ? "b" : "a", "bad SDP answer: %s", why);
+		return;
+	}
+	fill_endpoints(c, l->is_b, ep, &rw.local);
+	if (cp_sdp_rewrite(&b->scratch_sdp, &rw, &unused, &b->out) < 0) {
+		TG_LOG_CALL(SIP, WARN, call_id_of(c), l->is_b ? "b" : "a", "answer not usable: %s",
+			b->out.why);
+		return;
+	}
+	for (unsigned i = 0; i < c->nmedia && i < b->out.nstreams; i++) {
+		const struct b2b_remote st = remote_of(&b->out.streams[i]);
+
+		if (c->media[i].active && st.reject == CP_SDP_REJ_NONE)
+			ep_send(c, TG_MSG_EP_UPDATE,
+				l->is_b ? c->media[i].key_b : c->media[i].key_a, 0, &st, NULL,
+				false);
+	}
+}
+
+static void op_finish(struct b2b_call *c, int status, int code, const struct b2b_leg *l)
+{
+	b2b_op_fn fn = c->op_done;
+
+	c->op_done = NULL;
+	if (fn)
+		fn(c->op_arg, c->id, status, code, l ? (l->is_b ? 'b' : 'a') : 0);
+}
+
+/* After each leg's news: once neither leg waits, the operation is decided. */
+static void op_settle(struct b2b_call *c)
+{
+	struct b2b_leg *legs[2] = {&c->a, &c->b};
+	struct b2b_leg *failed = NULL;
+	bool hold = c->op == OP_HOLD;
+	unsigned undo = 0;
+
+	if (c->op == OP_NONE)
+		return;
+	for (int i = 0; i < 2; i++) {
+		if (legs[i]->op == LEG_OP_SENT || legs[i]->op == LEG_OP_BACKOFF)
+			return;
+		if (legs[i]->op == LEG_OP_FAILED && !failed)
+			failed = legs[i];
+	}
+	if (c->op == OP_UNDO || c->terminating) {
+		if (c->op == OP_UNDO && failed)
+			TG_LOG_CALL(B2B, WARN, call_id_of(c), failed->is_b ? "b" : "a",
+				"could not go back %s: %d", c->undo_hold ? "on hold" : "off hold",
+				failed->op_code);
+		c->a.op = c->b.op = LEG_OP_IDLE;
+		c->op = OP_NONE;
+		return;
+	}
+	if (!failed) {
+		apply(c, hold ? B2B_EV_HOLD_CONFIRMED : B2B_EV_RESUME_CONFIRMED);
+		c->held = hold;
+		c->a.op = c->b.op = LEG_OP_IDLE;
+		c->op = OP_NONE;
+		TG_LOG_CALL(B2B, NOTICE, call_id_of(c), "-", "%s by the operator",
+			hold ? "held" : "resumed");
+		op_finish(c, 0, 200, NULL);
+		return;
+	}
+	apply(c, hold ? B2B_EV_HOLD_FAILED : B2B_EV_RESUME_FAILED);
+	TG_LOG_CALL(B2B, NOTICE, call_id_of(c), failed->is_b ? "b" : "a", "%s refused: %d",
+		hold ? "hold" : "resume", failed->op_code);
+	op_finish(c, failed->op_code == 408 ? -ETIMEDOUT : -EREMOTEIO, failed->op_code, failed);
+	/* the leg that took the change goes back to where both were */
+	c->op = OP_UNDO;
+	c->undo_hold = !hold;
+	for (int i = 0; i < 2; i++) {
+		struct b2b_leg *l = legs[i];
+		bool back = l->op == LEG_OP_OK;
+
+		l->op = LEG_OP_IDLE;
+		if (back && own_offer(c, l, c->undo_hold) == 0)
+			undo++;
+	}
+	if (!undo)
+		c->op = OP_NONE;
+}
+
+static void on_op_retry(struct cp_loop *lp, struct cp_timer *t, void *arg)
+{
+	struct b2b_call *c = arg;
+	bool hold = c->op == OP_UNDO ? c->undo_hold : c->op == OP_HOLD;
+	struct b2b_leg *legs[2] = {&c->a, &c->b};
+
+	(void)lp;
+	(void)t;
+	for (int i = 0; i < 2; i++) {
+		if (legs[i]->op != LEG_OP_BACKOFF)
+			continue;
+		if (c->terminating || own_offer(c, legs[i], hold) < 0) {
+			legs[i]->op = LEG_OP_FAILED;
+			legs[i]->op_code = 500;
+		}
+	}
+	op_settle(c);
+}
+
+/* The final response to our own re-INVITE on leg l. */
+static void own_reinvite_response(struct b2b_call *c, struct b2b_leg *l, osip_message_t *resp)
+{
+	int code = resp->status_code;
+
+	if (code < 200)
+		return;
+	if (code < 300) {
+		own_ack(c, l, resp);
+		own_answer(c, l, resp);
+		l->op = LEG_OP_OK;
+	} else if (code == 491 && !c->terminating) {
+		/* RFC 3261 section 14.1: the Call-ID's owner (us on B) waits 2.1-4 s, else 0-2 s */
+		uint64_t ms = l->is_b ? 2100 + cp_sip_random() % 1900 : cp_sip_random() % 2000;
+
+		l->op = LEG_OP_BACKOFF;
+		if (!cp_timer_armed(&c->op_retry))
+			cp_timer_start(c->co->p.loop, &c->op_retry, ms * TG_NS_PER_MS);
+	} else {
+		l->op = LEG_OP_FAILED;
+		l->op_code = code;
+	}
+	op_settle(c);
+}
+
+/*
+ * While the operator holds the call, a party's re-INVITE or UPDATE is answered here, not
+ * relayed (that would take the other party off hold): 200 with the hold SDP it already has.
+ * An offer that itself holds or stops media cannot take that answer (RFC 3264 section 6.1):
+ * 488, the session stays as it is.
+ */
+static void answer_while_held(
+	struct b2b_call *c, struct b2b_leg *from, struct cp_txn *tx, osip_message_t *req)
+{
+	struct b2b *b = c->co;
+	osip_body_t *body = NULL;
+	osip_message_t *m;
+
+	if (osip_message_get_body(req, 0, &body) >= 0 && body && body->body) {
+		bool ok = cp_sdp_parse(&b->scratch_sdp, body->body, body->length, NULL, 0) == 0 &&
+			  b->scratch_sdp.nmedia == c->nmedia;
+
+		for (unsigned i = 0; ok && i < b->scratch_sdp.nmedia; i++) {
+			enum cp_sdp_dir d = b->scratch_sdp.media[i].dir;
+
+			if (b->scratch_sdp.media[i].port && d != CP_SDP_SENDRECV &&
+				d != CP_SDP_RECVONLY)
+				ok = false;
+		}
+		if (!ok) {
+			respond(tx,
+				cp_dialog_response(&from->dlg, req, 488, "Not Acceptable Here"));
+			return;
+		}
+	}
+	if (!from->sdp || cp_sdp_parse(&b->own_sdp, from->sdp, from->sdp_len, NULL, 0) < 0 ||
+		cp_sdp_hold_offer(&b->own_sdp, &from->origin, &b->out) < 0) {
+		respond(tx, cp_dialog_response(&from->dlg, req, 500, NULL));
+		return;
+	}
+	m = cp_dialog_response(&from->dlg, req, 200, NULL);
+	if (!m)
+		return;
+	set_sdp(from, m, &b->out);
+	if (MSG_IS_INVITE(req) && !from->is_b)
+		send_2xx_a(c, tx, m);
+	else
+		respond(tx, m);
+}
+
+int b2b_call_hold(struct b2b *b, uint64_t id, bool hold, b2b_op_fn fn, void *arg)
+{
+	struct b2b_call *c = call_find(b, id);
+	struct b2b_leg *legs[2];
+
+	if (!c || c->terminating)
+		return -ENOENT;
+	if (c->op != OP_NONE || c->a.reinvite_tx || c->b.reinvite_tx || c->peer_op)
+		return -EBUSY;
+	if (hold ? c->held : c->sm.state == B2B_ST_CONNECTED)
+		return -EALREADY;
+	/* a party's own hold is theirs to lift */
+	if (!hold && !c->held)
+		return -EPERM;
+	if (b2b_state_peek(&c->sm, hold ? B2B_EV_HOLD_REQUESTED : B2B_EV_RESUME_REQUESTED, NULL) <
+		0)
+		return -EPERM;
+	apply(c, hold ? B2B_EV_HOLD_REQUESTED : B2B_EV_RESUME_REQUESTED);
+	c->op = hold ? OP_HOLD : OP_RESUME;
+	c->op_done = fn;
+	c->op_arg = arg;
+	legs[0] = &c->a;
+	legs[1] = &c->b;
+	for (int i = 0; i < 2; i++) {
+		if (own_offer(c, legs[i], hold) < 0) {
+			legs[i]->op = LEG_OP_FAILED;
+			legs[i]->op_code = 500;
+		}
+	}
+	op_settle(c);
+	return 0;
+}
+
+/* A party's re-INVITE or UPDATE holds when every stream it keeps stops what it receives. */
+static enum b2b_pending offer_kind(const struct b2b_call *c, const struct cp_sdp *s)
+{
+	bool any = false, hold = true;
+
+	for (unsigned i = 0; i < s->nmedia; i++) {
+		if (!s->media[i].port)
+			continue;
+		any = true;
+		if (s->media[i].dir != CP_SDP_SENDONLY && s->media[i].dir != CP_SDP_INACTIVE)
+			hold = false;
+	}
+	if (!any)
+		return B2B_PENDING_NONE;
+	if (hold && c->sm.state == B2B_ST_CONNECTED)
+		return B2B_PENDING_HOLD;
+	if (!hold && c->sm.state == B2B_ST_ON_HOLD)
+		return B2B_PENDING_RESUME;
+	return B2B_PENDING_NONE;
+}
+
+/* The relayed hold or resume got its final answer (code; 408: none) */
+static void peer_op_done(struct b2b_call *c, int code)
+{
+	bool hold = c->peer_op == B2B_PENDING_HOLD;
+
+	if (c->peer_op == B2B_PENDING_NONE)
+		return;
+	c->peer_op = B2B_PENDING_NONE;
+	if (c->terminating)
+		return;
+	if (code < 300)
+		apply(c, hold ? B2B_EV_HOLD_CONFIRMED : B2B_EV_RESUME_CONFIRMED);
+	else
+		apply(c, hold ? B2B_EV_HOLD_FAILED : B2B_EV_RESUME_FAILED);
+}
+
 /* ---- re-INVITE relay ------------------------------------------------------------------- */
 
 /* A re-INVITE or UPDATE from one leg goes to the other with its SDP rewritten; its answer comes
@@ -1434,11 +1879,17 @@ static void relay_reinvite(
 	osip_message_t *m;
 	char why[CP_SDP_WHY_LEN];
 
-	if (from->reinvite_tx || to->reinvite_tx || c->terminating) {
+	enum b2b_pending kind = B2B_PENDING_NONE;
+
+	if (from->reinvite_tx || to->reinvite_tx || c->terminating || c->op != OP_NONE) {
 		respond(tx, cp_dialog_response(&from->dlg, req, 491, "Request Pending"));
 		return;
 	}
 	b->c.reinvites++;
+	if (c->held) {
+		answer_while_held(c, from, tx, req);
+		return;
+	}
 	m = cp_dialog_request(&to->dlg, req->sip_method);
 	if (!m) {
 		respond(tx, cp_dialog_response(&from->dlg, req, 500, NULL));
@@ -1452,6 +1903,7 @@ static void relay_reinvite(
 				cp_dialog_response(&from->dlg, req, 488, "Not Acceptable Here"));
 			return;
 		}
+		kind = offer_kind(c, &b->scratch_sdp);
 		fill_endpoints(c, to->is_b, ep, &rw.local);
 		if (cp_sdp_rewrite(&b->scratch_sdp, &rw, &to->origin, &b->out) < 0) {
 			osip_message_free(m);
@@ -1468,7 +1920,7 @@ static void relay_reinvite(
 					from->is_b ? c->media[i].key_b : c->media[i].key_a, 0, &st,
 					NULL, false);
 		}
-		set_sdp(m, &b->out);
+		set_sdp(to, m, &b->out);
 		/* the far leg's answer is rewritten against this offer, as the offerer sent it
 		 * (its spans point into its own copy of the text) */
 		if (keep_offer(c->co, c, body->body, body->length) < 0) {
@@ -1482,6 +1934,12 @@ static void relay_reinvite(
 	if (!to->reinvite_tx) {
 		forget(&from->reinvite_tx);
 		respond(tx, cp_dialog_response(&from->dlg, req, 500, NULL));
+		return;
+	}
+	if (kind != B2B_PENDING_NONE) {
+		c->peer_op = kind;
+		apply(c,
+			kind == B2B_PENDING_HOLD ? B2B_EV_HOLD_REQUESTED : B2B_EV_RESUME_REQUESTED);
 	}
 }
 
@@ -1498,14 +1956,9 @@ static void reinvite_response(struct b2b_call *c, struct b2b_leg *to, osip_messa
 
 	if (code < 200)
 		return;
-	if (code < 300 && invite) {
-		osip_message_t *ack = cp_dialog_ack(&to->dlg, (uint32_t)atoi(resp->cseq->number));
-
-		if (ack) {
-			cp_txn_send_stateless(b->txn, ack, &to->dlg.peer);
-			osip_message_free(ack);
-		}
-	}
+	peer_op_done(c, code);
+	if (code < 300 && invite)
+		own_ack(c, to, resp);
 	if (!otx)
 		return;
 	from->reinvite_tx = NULL;
@@ -1514,13 +1967,166 @@ static void reinvite_response(struct b2b_call *c, struct b2b_leg *to, osip_messa
 	if (!m)
 		return;
 	if (code < 300 && take_answer(c, resp, from, false) == 0)
-		set_sdp(m, &b->out);
+		set_sdp(from, m, &b->out);
 	free(c->offer_a);
 	c->offer_a = NULL;
 	if (code < 300 && invite && !from->is_b)
 		send_2xx_a(c, otx, m);
 	else
 		respond(otx, m);
+}
+
+/* ---- INFO and the operator's DTMF ------------------------------------------------------------ */
+
+/* A party's INFO (DTMF as application/dtmf-relay, or anything else) goes to the other party with
+ * its body; the answer comes back the same way. One at a time per call. */
+static void relay_info(
+	struct b2b_call *c, struct b2b_leg *from, struct cp_txn *tx, osip_message_t *req)
+{
+	struct b2b *b = c->co;
+	struct b2b_leg *to = from->is_b ? &c->a : &c->b;
+	osip_content_type_t *ct = osip_message_get_content_type(req);
+	osip_body_t *body = NULL;
+	osip_message_t *m;
+	char *type = NULL;
+
+	if (from->info_tx || to->info_tx || c->terminating || !to->dlg.confirmed) {
+		/* RFC 3261 section 21.5.1: 500 with Retry-After, as for an overlapping request */
+		m = cp_dialog_response(&from->dlg, req, 500, "Request Pending");
+		if (m)
+			cp_sip_add_header(m, "Retry-After", "1");
+		respond(tx, m);
+		return;
+	}
+	m = cp_dialog_request(&to->dlg, "INFO");
+	if (!m) {
+		respond(tx, cp_dialog_response(&from->dlg, req, 500, NULL));
+		return;
+	}
+	if (osip_message_get_body(req, 0, &body) >= 0 && body && body->body && ct &&
+		osip_content_type_to_str(ct, &type) == 0 && type &&
+		cp_sip_set_body(m, type, body->body, body->length) < 0) {
+		osip_free(type);
+		osip_message_free(m);
+		respond(tx, cp_dialog_response(&from->dlg, req, 500, NULL));
+		return;
+	}
+	osip_free(type);
+	b->c.info_relayed++;
+	if (body && body->body && ct && ct->subtype && !strcasecmp(ct->subtype, "dtmf-relay")) {
+		const char *sig = strcasestr(body->body, "Signal=");
+		const char *dur = strcasestr(body->body, "Duration=");
+
+		if (sig && strchr("0123456789*#ABCDabcd", sig[7]) && sig[7])
+			publish_dtmf(c, from, (char)toupper((unsigned char)sig[7]), 1, false,
+				dur ? (unsigned)strtoul(dur + 9, NULL, 10) : 0);
+	}
+	from->info_tx = tx;
+	cp_txn_set_owner(tx, from);
+	to->info_tx = cp_txn_request(b->txn, m, &to->dlg.peer, to);
+	if (!to->info_tx) {
+		forget(&from->info_tx);
+		respond(tx, cp_dialog_response(&from->dlg, req, 500, NULL));
+	}
+}
+
+/* The far leg's final answer (code; 408: none) to a relayed INFO goes back to its sender. */
+static void info_answered(struct b2b_call *c, struct b2b_leg *to, int code, const char *reason)
+{
+	struct b2b_leg *from = to->is_b ? &c->a : &c->b;
+	struct cp_txn *otx = from->info_tx;
+
+	if (!otx)
+		return;
+	from->info_tx = NULL;
+	cp_txn_set_owner(otx, NULL);
+	respond(otx, cp_dialog_response(&from->dlg, cp_txn_msg(otx), code, reason));
+}
+
+static void dtmf_finish(struct b2b_call *c, int status, int code)
+{
+	b2b_op_fn fn = c->dtmf_done;
+	const struct b2b_leg *l = c->dtmf_leg;
+
+	c->dtmf_done = NULL;
+	c->dtmf_leg = NULL;
+	if (fn)
+		fn(c->dtmf_arg, c->id, status, code, l && l->is_b ? 'b' : 'a');
+}
+
+/* The next digit as an INFO (application/dtmf-relay, the body most equipment reads) */
+static void dtmf_send_next(struct b2b_call *c)
+{
+	struct b2b_leg *l = c->dtmf_leg;
+	char body[64];
+	osip_message_t *m;
+	int n;
+
+	if (!c->dtmf[c->dtmf_next]) {
+		dtmf_finish(c, 0, 200);
+		return;
+	}
+	n = snprintf(body, sizeof(body), "Signal=%c\r\nDuration=%u\r\n", c->dtmf[c->dtmf_next],
+		c->dtmf_ms);
+	m = cp_dialog_request(&l->dlg, "INFO");
+	if (!m || cp_sip_set_body(m, "application/dtmf-relay", body, (size_t)n) < 0) {
+		if (m)
+			osip_message_free(m);
+		dtmf_finish(c, -ENOMEM, 500);
+		return;
+	}
+	publish_dtmf(c, l, c->dtmf[c->dtmf_next], 1, true, c->dtmf_ms);
+	c->dtmf_next++;
+	l->info_tx = cp_txn_request(c->co->txn, m, &l->dlg.peer, l);
+	if (!l->info_tx)
+		dtmf_finish(c, -EIO, 500);
+}
+
+bool b2b_dtmf_digits_ok(const char *digits)
+{
+	size_t n = strlen(digits);
+
+	if (!n || n > B2B_DTMF_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!strchr("0123456789*#ABCD", digits[i]))
+			return false;
+	return true;
+}
+
+int b2b_call_dtmf_info(struct b2b *b, uint64_t id, bool to_b, const char *digits,
+	unsigned duration_ms, b2b_op_fn fn, void *arg)
+{
+	struct b2b_call *c = call_find(b, id);
+	struct b2b_leg *l;
+
+	if (!c || c->terminating)
+		return -ENOENT;
+	if (!b2b_dtmf_digits_ok(digits))
+		return -EINVAL;
+	if (c->sm.state != B2B_ST_CONNECTED && c->sm.state != B2B_ST_ON_HOLD)
+		return -EPERM;
+	l = to_b ? &c->b : &c->a;
+	if (c->dtmf_done || l->info_tx || (to_b ? c->a.info_tx : c->b.info_tx))
+		return -EBUSY;
+	snprintf(c->dtmf, sizeof(c->dtmf), "%s", digits);
+	c->dtmf_next = 0;
+	c->dtmf_ms = (uint16_t)(duration_ms ? duration_ms : 100);
+	c->dtmf_leg = l;
+	c->dtmf_done = fn;
+	c->dtmf_arg = arg;
+	b->c.dtmf_sent += strlen(digits);
+	dtmf_send_next(c);
+	return 0;
+}
+
+/* The answer to one of the operator's INFOs: the next digit, or the end. */
+static void dtmf_answered(struct b2b_call *c, int code)
+{
+	if (code < 300 && !c->terminating)
+		dtmf_send_next(c);
+	else
+		dtmf_finish(c, code == 408 ? -ETIMEDOUT : -EREMOTEIO, code);
 }
 
 /* ---- the transaction user --------------------------------------------------------------- */
@@ -1557,7 +2163,11 @@ static void in_dialog_request(struct b2b *b, struct cp_txn *tx, osip_message_t *
 		relay_reinvite(c, l, tx, req);
 		return;
 	}
-	if (MSG_IS_OPTIONS(req) || MSG_IS_INFO(req)) {
+	if (MSG_IS_INFO(req)) {
+		relay_info(c, l, tx, req);
+		return;
+	}
+	if (MSG_IS_OPTIONS(req)) {
 		respond(tx, cp_dialog_response(&l->dlg, req, 200, NULL));
 		return;
 	}
@@ -1658,7 +2268,19 @@ static void on_response(void *arg, struct cp_txn *tx, osip_message_t *resp)
 	} else if (tx == l->reinvite_tx) {
 		if (resp->status_code >= 200)
 			forget(&l->reinvite_tx);
-		reinvite_response(c, l, resp);
+		if (c->op != OP_NONE)
+			own_reinvite_response(c, l, resp);
+		else
+			reinvite_response(c, l, resp);
+	} else if (tx == l->info_tx) {
+		if (resp->status_code < 200)
+			return;
+		forget(&l->info_tx);
+		if (c->dtmf_leg == l && c->dtmf_done)
+			dtmf_answered(c, resp->status_code);
+		else
+			info_answered(c, l, resp->status_code, resp->reason_phrase);
+		maybe_finalize(c);
 	} else if (tx == l->bye_tx) {
 		/* any final answer ends our BYE's business */
 		if (resp->status_code >= 200)
@@ -1696,17 +2318,30 @@ static void on_timeout(void *arg, struct cp_txn *tx)
 		if (!c->terminating)
 			apply(c, B2B_EV_REJECTED);
 		end_call(c, B2B_CDR_REJECTED, code, NULL);
+	} else if (tx == l->reinvite_tx && c->op != OP_NONE) {
+		forget(&l->reinvite_tx);
+		l->op = LEG_OP_FAILED;
+		l->op_code = 408;
+		op_settle(c);
 	} else if (tx == l->reinvite_tx) {
 		/* the far leg never answered the relayed re-INVITE: the offerer hears 408 */
 		struct b2b_leg *from = l->is_b ? &c->a : &c->b;
 		struct cp_txn *otx = from->reinvite_tx;
 
 		forget(&l->reinvite_tx);
+		peer_op_done(c, 408);
 		if (otx) {
 			from->reinvite_tx = NULL;
 			cp_txn_set_owner(otx, NULL);
 			respond(otx, cp_dialog_response(&from->dlg, cp_txn_msg(otx), 408, NULL));
 		}
+	} else if (tx == l->info_tx) {
+		forget(&l->info_tx);
+		if (c->dtmf_leg == l && c->dtmf_done)
+			dtmf_answered(c, 408);
+		else
+			info_answered(c, l, 408, NULL);
+		maybe_finalize(c);
 	} else if (tx == l->bye_tx) {
 		forget(&l->bye_tx);
 		maybe_finalize(c);
@@ -1725,6 +2360,8 @@ static void on_end(void *arg, struct cp_txn *tx)
 		forget(&l->bye_tx);
 	if (l->reinvite_tx == tx)
 		forget(&l->reinvite_tx);
+	if (l->info_tx == tx)
+		forget(&l->info_tx);
 	maybe_finalize(l->call);
 }
 
@@ -1761,6 +2398,11 @@ struct b2b *b2b_new(const struct b2b_params *p)
 	b->out.size = sizeof(b->out_buf);
 	if (tg_hmap_init(&b->dialogs, 1024) < 0 || tg_hmap_init(&b->calls, 1024) < 0 ||
 		tg_hmap_init(&b->sources, 256) < 0) {
+		b2b_free(b);
+		return NULL;
+	}
+	b->events = b2b_events_new();
+	if (!b->events) {
 		b2b_free(b);
 		return NULL;
 	}
@@ -1826,6 +2468,7 @@ static void view_of(const struct b2b_call *c, struct b2b_call_view *v)
 	v->target = c->target.text;
 	v->setup_ms = c->setup_ms;
 	v->answer_ms = c->answer_ms;
+	v->operator_hold = c->held;
 	v->nmedia = c->nmedia;
 	for (unsigned i = 0; i < c->nmedia; i++) {
 		v->media[i].key_a = c->media[i].key_a;
@@ -1919,6 +2562,7 @@ void b2b_free(struct b2b *b)
 		}
 	}
 	cp_txn_layer_free(b->txn);
+	b2b_events_free(b->events);
 	tg_hmap_fini(&b->dialogs);
 	tg_hmap_fini(&b->calls);
 	tg_hmap_fini(&b->sources); /* empty: each call's end took its count away */
@@ -1965,6 +2609,11 @@ void b2b_dp_restarted(struct b2b *b)
 	if (ended)
 		TG_LOG(B2B, WARN, "dataplane restarted: %zu calls lost their media and were ended",
 			ended);
+}
+
+struct b2b_events *b2b_events_of(struct b2b *b)
+{
+	return b->events;
 }
 
 const struct b2b_counters *b2b_counters(const struct b2b *b)

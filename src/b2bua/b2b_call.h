@@ -55,7 +55,9 @@ struct b2b_counters {
 	uint64_t media_timeouts;
 	uint64_t max_duration;
 	uint64_t reinvites;
-	uint64_t no_dialog; /* 481 */
+	uint64_t info_relayed; /* INFOs passed from one party to the other */
+	uint64_t dtmf_sent;    /* digits the operator sent (b2b_call_dtmf_info) */
+	uint64_t no_dialog;    /* 481 */
 	uint64_t options;
 	uint64_t cdr_errors;
 };
@@ -81,6 +83,8 @@ void b2b_dp_event(struct b2b *b, const struct tg_msg *ev);
 void b2b_dp_restarted(struct b2b *b);
 
 const struct b2b_counters *b2b_counters(const struct b2b *b);
+/* The bus every call's events are published on (b2b_events.h); it lives as long as b. */
+struct b2b_events *b2b_events_of(struct b2b *b);
 /* Calls not yet terminating (what b2bua.max_calls limits) and all calls held in memory. */
 unsigned b2b_active_calls(const struct b2b *b);
 unsigned b2b_calls_in_memory(const struct b2b *b);
@@ -100,6 +104,7 @@ struct b2b_call_view {
 	struct b2b_cdr_leg a, b;     /* b.call_id NULL: the B leg has not been sent yet */
 	const char *target;	     /* where the route sent the call ("198.18.0.2:5060/udp") */
 	int64_t setup_ms, answer_ms; /* Unix time in ms; <= 0: not yet */
+	bool operator_hold;	     /* on hold by b2b_call_hold (else a party's, if on-hold) */
 	unsigned nmedia;
 	struct b2b_media_view {
 		uint64_t key_a, key_b; /* the endpoints facing A and B (EP_STATS takes them) */
@@ -116,6 +121,35 @@ void b2b_calls_each(struct b2b *b, bool (*fn)(void *arg, const struct b2b_call_v
  * the operator") once answered, CANCEL and 480 before; the record says "operator".
  * -ENOENT: no such call, or it is already ending. */
 int b2b_call_hangup(struct b2b *b, uint64_t id);
+/*
+ * How an operation that finishes later went: status 0; -EREMOTEIO: leg ('a' or 'b') refused with
+ * sip_code; -ETIMEDOUT: it never answered (sip_code 408); -ECONNRESET: the call ended first.
+ */
+typedef void (*b2b_op_fn)(void *arg, uint64_t id, int status, int sip_code, char leg);
+/*
+ * Holds (hold) or resumes a call as the operator: a re-INVITE on both legs at once offering the
+ * SDP each last got from the appliance, sendonly for a hold, sendrecv for a resume (RFC 3264
+ * section 8.4). The call is on hold (Connected again) only once both answered 2xx, and each
+ * answer programs the endpoint facing its leg, so a held call relays nothing. A leg refusing
+ * (or not answering) fails the operation and the other leg is put back; 491 is retried after
+ * the RFC 3261 section 14.1 back-off. While held, a party's re-INVITE is answered with the hold
+ * SDP instead of being relayed. fn(arg, ...) is called exactly once (possibly before this
+ * returns) when 0 is returned. Else: -ENOENT (no such call, or ending), -EBUSY (an offer/answer
+ * in progress), -EALREADY, -EPERM (not connected; or held by a party, whose hold it is to lift).
+ */
+int b2b_call_hold(struct b2b *b, uint64_t id, bool hold, b2b_op_fn fn, void *arg);
+#define B2B_DTMF_MAX 32
+/* Digits DTMF can carry: 1..B2B_DTMF_MAX of 0-9 * # A-D */
+bool b2b_dtmf_digits_ok(const char *digits);
+/*
+ * Sends DTMF to one party (the callee's leg when to_b) as SIP INFO, application/dtmf-relay
+ * ("Signal=5", "Duration=ms"; 0: 100 ms), one INFO per digit, each after the last one's 2xx.
+ * A connected or held call. fn(arg, ...) once all are sent (0), or at the first refusal
+ * (-EREMOTEIO with its status, -ETIMEDOUT), or -ECONNRESET if the call ends first.
+ * Else -ENOENT, -EINVAL (digits), -EPERM (not connected), -EBUSY (digits or an INFO under way).
+ */
+int b2b_call_dtmf_info(struct b2b *b, uint64_t id, bool to_b, const char *digits,
+	unsigned duration_ms, b2b_op_fn fn, void *arg);
 /* A new routing table for the calls to come (reload); the caller frees the old one after. */
 void b2b_set_routes(struct b2b *b, const struct cp_route_table *routes);
 

@@ -14,7 +14,7 @@
 struct b2b_ctl {
 	struct b2b *b;
 	struct cp_dp *dp;
-	struct cp_ctl_cmd rows[3];
+	struct cp_ctl_cmd rows[6];
 };
 
 /* ---- JSON of a call ---------------------------------------------------------------------- */
@@ -101,10 +101,11 @@ static json_t *call_json(const struct b2b_call_view *v)
 				       "active", m->active, "a", "local", tg_addr_json(&m->local_a),
 				       "stats", "b", "local", tg_addr_json(&m->local_b), "stats"));
 	}
-	return json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)v->id,
-		"state", b2b_state_name(v->state), "a", leg_json(&v->a), "b", leg_json(&v->b),
-		"target", str_or_null(v->target), "setup_time", time_json(v->setup_ms),
-		"answer_time", time_json(v->answer_ms), "up_s", up_json(v), "media", media);
+	return json_pack("{s:I, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+		(json_int_t)v->id, "state", b2b_state_name(v->state), "operator_hold",
+		v->operator_hold, "a", leg_json(&v->a), "b", leg_json(&v->b), "target",
+		str_or_null(v->target), "setup_time", time_json(v->setup_ms), "answer_time",
+		time_json(v->answer_ms), "up_s", up_json(v), "media", media);
 }
 
 /* ---- show calls ------------------------------------------------------------------------------ */
@@ -254,6 +255,150 @@ static void call_hangup(void *arg, struct cp_ctl_req *req, const char *const *ar
 	cp_ctl_ok(req, json_pack("{s:I, s:s}", "id", (json_int_t)id, "ending", "operator"));
 }
 
+/* ---- call hold|resume ID ------------------------------------------------------------------- */
+
+static void op_answer(
+	struct cp_ctl_req *req, uint64_t id, int status, int sip_code, char leg, const char *state)
+{
+	const char *who = leg == 'a' ? "the caller's leg" : "the callee's leg";
+
+	switch (status) {
+	case 0:
+		cp_ctl_ok(req, json_pack("{s:I, s:s}", "id", (json_int_t)id, "state", state));
+		break;
+	case -EREMOTEIO:
+		cp_ctl_fail(req, EREMOTEIO,
+			"call %" PRIu64 ": %s answered %d; the call is back as it was", id, who,
+			sip_code);
+		break;
+	case -ETIMEDOUT:
+		cp_ctl_fail(req, ETIMEDOUT,
+			"call %" PRIu64 ": %s did not answer; the call is back as it was", id, who);
+		break;
+	default:
+		cp_ctl_fail(req, ECONNRESET, "call %" PRIu64 " ended meanwhile", id);
+		break;
+	}
+}
+
+static void held(void *arg, uint64_t id, int status, int sip_code, char leg)
+{
+	op_answer(arg, id, status, sip_code, leg, "on-hold");
+}
+
+static void resumed(void *arg, uint64_t id, int status, int sip_code, char leg)
+{
+	op_answer(arg, id, status, sip_code, leg, "connected");
+}
+
+static void hold_or_resume(struct b2b_ctl *bc, struct cp_ctl_req *req, const char *arg, bool hold)
+{
+	struct b2b_call_view v = {0};
+	uint64_t id;
+	int rc;
+
+	if (parse_id(arg, &id) < 0) {
+		cp_ctl_fail(req, EINVAL, "call ID: '%s' is not a call number", arg);
+		return;
+	}
+	/* answered by held()/resumed() once both legs have answered */
+	rc = b2b_call_hold(bc->b, id, hold, hold ? held : resumed, req);
+	if (rc == 0)
+		return;
+	if (rc == -ENOENT) {
+		cp_ctl_fail(req, ENOENT, "no call %" PRIu64 " (or it is ending)", id);
+		return;
+	}
+	b2b_call_get(bc->b, id, &v);
+	if (rc == -EBUSY)
+		cp_ctl_fail(req, EBUSY,
+			"call %" PRIu64 ": an offer/answer is in progress; try again", id);
+	else if (rc == -EALREADY)
+		cp_ctl_fail(req, EALREADY, "call %" PRIu64 " is %s already", id,
+			hold ? "on hold" : "connected");
+	else if (!hold && v.state == B2B_ST_ON_HOLD)
+		cp_ctl_fail(req, EPERM,
+			"call %" PRIu64 " was put on hold by a party, not by the operator", id);
+	else
+		cp_ctl_fail(req, EPERM, "call %" PRIu64 " is %s: %s", id, b2b_state_name(v.state),
+			hold ? "only a connected call can be held" : "only a held call resumes");
+}
+
+static void call_hold(void *arg, struct cp_ctl_req *req, const char *const *args, unsigned n)
+{
+	hold_or_resume(arg, req, args[0], true);
+}
+
+static void call_resume(void *arg, struct cp_ctl_req *req, const char *const *args, unsigned n)
+{
+	hold_or_resume(arg, req, args[0], false);
+}
+
+/* ---- call dtmf ID DIGITS [caller|callee] -------------------------------------------------------
+ */
+
+static void dtmf_sent(void *arg, uint64_t id, int status, int sip_code, char leg)
+{
+	struct cp_ctl_req *req = arg;
+	const char *who = leg == 'a' ? "the caller" : "the callee";
+
+	switch (status) {
+	case 0:
+		cp_ctl_ok(req, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "to",
+				       leg == 'a' ? "caller" : "callee", "method", "info"));
+		break;
+	case -EREMOTEIO:
+		cp_ctl_fail(req, EREMOTEIO, "call %" PRIu64 ": %s answered %d to an INFO", id, who,
+			sip_code);
+		break;
+	case -ETIMEDOUT:
+		cp_ctl_fail(req, ETIMEDOUT, "call %" PRIu64 ": %s did not answer an INFO", id, who);
+		break;
+	case -ECONNRESET:
+		cp_ctl_fail(req, ECONNRESET, "call %" PRIu64 " ended meanwhile", id);
+		break;
+	default:
+		cp_ctl_fail(req, -status, "call %" PRIu64 ": %s", id, strerror(-status));
+		break;
+	}
+}
+
+static void call_dtmf(void *arg, struct cp_ctl_req *req, const char *const *args, unsigned n)
+{
+	struct b2b_ctl *bc = arg;
+	bool to_b = true;
+	uint64_t id;
+	int rc;
+
+	if (parse_id(args[0], &id) < 0) {
+		cp_ctl_fail(req, EINVAL, "call ID: '%s' is not a call number", args[0]);
+		return;
+	}
+	if (!b2b_dtmf_digits_ok(args[1])) {
+		cp_ctl_fail(req, EINVAL, "DIGITS: '%s' is not 1 to %d of 0-9 * # A-D", args[1],
+			B2B_DTMF_MAX);
+		return;
+	}
+	if (n > 2) {
+		if (!strcmp(args[2], "caller")) {
+			to_b = false;
+		} else if (strcmp(args[2], "callee")) {
+			cp_ctl_fail(req, EINVAL, "TO: '%s' is neither caller nor callee", args[2]);
+			return;
+		}
+	}
+	rc = b2b_call_dtmf_info(bc->b, id, to_b, args[1], 0, dtmf_sent, req);
+	if (rc == -ENOENT)
+		cp_ctl_fail(req, ENOENT, "no call %" PRIu64 " (or it is ending)", id);
+	else if (rc == -EBUSY)
+		cp_ctl_fail(req, EBUSY, "call %" PRIu64 ": DTMF or an INFO is under way; try again",
+			id);
+	else if (rc == -EPERM)
+		cp_ctl_fail(req, EPERM, "call %" PRIu64 " is not connected", id);
+	else if (rc < 0)
+		cp_ctl_fail(req, -rc, "call %" PRIu64 ": %s", id, strerror(-rc));
+}
+
 struct b2b_ctl *b2b_ctl_new(struct cp_ctl *ctl, struct b2b *b, struct cp_dp *dp)
 {
 	struct b2b_ctl *bc = calloc(1, sizeof(*bc));
@@ -293,7 +438,42 @@ struct b2b_ctl *b2b_ctl_new(struct cp_ctl *ctl, struct b2b *b, struct cp_dp *dp)
 		.fn = call_hangup,
 		.arg = bc,
 	};
-	rc = cp_ctl_register(ctl, bc->rows, 3);
+	bc->rows[3] = (struct cp_ctl_cmd){
+		.words = "call hold",
+		.usage = "ID",
+		.min_args = 1,
+		.max_args = 1,
+		.help = "Puts both parties on hold: a re-INVITE to each leg offering sendonly (RFC "
+			"3264 section 8.4); the dataplane relays nothing until resumed. Answers "
+			"once "
+			"both legs accepted; if one refuses, the other is taken back and the error "
+			"names the leg and its status. 491 is retried after the RFC 3261 back-off.",
+		.fn = call_hold,
+		.arg = bc,
+	};
+	bc->rows[4] = (struct cp_ctl_cmd){
+		.words = "call resume",
+		.usage = "ID",
+		.min_args = 1,
+		.max_args = 1,
+		.help = "Takes a call the operator held off hold: a re-INVITE to each leg offering "
+			"sendrecv; media flows again once both accepted. A hold one of the parties "
+			"made is theirs to lift: refused.",
+		.fn = call_resume,
+		.arg = bc,
+	};
+	bc->rows[5] = (struct cp_ctl_cmd){
+		.words = "call dtmf",
+		.usage = "ID DIGITS [caller|callee]",
+		.min_args = 2,
+		.max_args = 3,
+		.help = "Sends DTMF digits (0-9 * # A-D, up to 32) to one party, the callee unless "
+			"told otherwise: one SIP INFO per digit (application/dtmf-relay, 100 ms), "
+			"each after the previous one's 2xx. Answers once all are accepted.",
+		.fn = call_dtmf,
+		.arg = bc,
+	};
+	rc = cp_ctl_register(ctl, bc->rows, 6);
 	if (rc < 0) {
 		free(bc);
 		errno = -rc;

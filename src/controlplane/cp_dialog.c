@@ -15,7 +15,7 @@
 /* splitmix64 seeded once from the kernel: tags and branches must not repeat or be guessed */
 static uint64_t rng_state;
 
-static uint64_t rng_next(void)
+uint64_t cp_sip_random(void)
 {
 	uint64_t z;
 
@@ -34,7 +34,7 @@ void cp_sip_token(char *out, unsigned n)
 
 	for (unsigned i = 0; i < n; i++) {
 		if (i % 16 == 0)
-			r = rng_next();
+			r = cp_sip_random();
 		out[i] = hex[r & 15];
 		r >>= 4;
 	}

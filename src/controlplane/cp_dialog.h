@@ -99,5 +99,7 @@ int cp_sip_add_header(osip_message_t *m, const char *name, const char *value);
 
 /* Random hex token of n chars (n < 64) into out[n + 1]: tags, branches, Call-IDs. */
 void cp_sip_token(char *out, unsigned n);
+/* A random number from the same generator (seeded from the kernel): back-off timers. */
+uint64_t cp_sip_random(void);
 
 #endif

@@ -121,3 +121,28 @@ in_peers() {
 dp_counter() {
 	"$CP" --instance "$INSTANCE" --dump-stats | awk -v n="$1" '$1 == n { s += $2 } END { print s + 0 }'
 }
+
+# nothing_left SOCKET : polls `tgctl show stats` (up to 10 s) until no call, dialog, caller
+# address, transaction, channel request or media endpoint is left; fails naming what is.
+nothing_left() {
+	local stats=$WORK/left.json
+	for _ in $(seq 50); do
+		"$TG_BUILD/tools/tgctl/tgctl" --socket "$1" --json show stats >"$stats" ||
+			fail "show stats"
+		python3 - "$stats" <<'EOF' && return 0
+import json, sys
+s = json.load(open(sys.argv[1]))
+lcores = s["dataplane"]["lcores"]
+assert any("endpoints" in l for l in lcores), lcores
+left = {"calls": s["calls"]["in_memory"], "dialogs": s["calls"]["dialogs"],
+        "sources": s["calls"]["sources"],
+        "transactions": s["transactions"]["live"], "channel": s["channel"]["in_flight"],
+        "endpoints": sum(l.get("endpoints", 0) for l in lcores)}
+left = {k: v for k, v in left.items() if v}
+if left:
+    sys.exit("left: %s" % left)
+EOF
+		sleep 0.2
+	done
+	fail "left behind after every call ended: $(cat "$stats")"
+}

@@ -188,25 +188,5 @@ kill -0 "$cp_pid" || fail "the control plane died"
 pass "reload: new routing rules for the next call, calls kept; a broken file refused, rules kept"
 
 # 5. all calls over: nothing left (the endpoints go after the dataplane's grace period)
-left_behind() {
-	python3 - "$WORK/stats.json" <<'EOF'
-import json, sys
-s = json.load(open(sys.argv[1]))
-lcores = s["dataplane"]["lcores"]
-assert any("endpoints" in l for l in lcores), lcores
-left = {"calls": s["calls"]["in_memory"], "dialogs": s["calls"]["dialogs"],
-        "sources": s["calls"]["sources"],
-        "transactions": s["transactions"]["live"], "channel": s["channel"]["in_flight"],
-        "endpoints": sum(l.get("endpoints", 0) for l in lcores)}
-left = {k: v for k, v in left.items() if v}
-if left:
-    sys.exit("left: %s" % left)
-EOF
-}
-for _ in $(seq 50); do
-	ctl --json show stats >"$WORK/stats.json" || fail "show stats"
-	left_behind 2>/dev/null && break
-	sleep 0.2
-done
-left_behind || fail "left behind after every call ended: $(cat "$WORK/stats.json")"
+nothing_left "$SOCK"
 pass "every call over: no call, dialog, caller address, transaction, channel request or media endpoint left"

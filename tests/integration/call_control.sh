@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# The operator's call control through tgctl, against real SIPp peers on both legs:
+#  - call hold / call resume: a re-INVITE to each leg (sendonly, then sendrecv), checked in both
+#    peers' logs; the call's state follows only the 2xx; while held the dataplane relays nothing
+#    (the caller's RTP keeps coming and is dropped), after the resume it relays again;
+#  - a leg that refuses the hold (488): the error names the leg and status, the other leg is put
+#    back (its second re-INVITE is sendrecv), the call stays connected;
+#  - 491 from a leg: retried after the RFC 3261 back-off, then held;
+#  - a party's own hold (a relayed re-INVITE with sendonly) moves the state to on-hold and back,
+#    and the operator cannot lift it;
+#  - call dtmf: SIP INFO per digit to either party; a party's INFO relayed to the other;
+#  - bad requests (already held, not held, unknown call) get a message and exit 1;
+#  - and afterwards nothing is left behind.
+. "$(dirname "$0")/lib.sh"
+
+SIPP_DIR=$TG_SRC/tests/sipp
+TGCTL=$TG_BUILD/tools/tgctl/tgctl
+CALLER=198.18.0.2
+CALLEE=198.18.0.3
+CDR=$WORK/cdr.jsonl
+SOCK=$WORK/ctl/tollgate.ctl
+
+start_dp dp --set dataplane.media_address=$APP4 --set dataplane.checksum_offload=false
+media_netns
+start_bg cp ip netns exec "$APP_NS" "$CP" --instance "$INSTANCE" \
+	--set "routing.rules=1*@* => $CALLEE:5090" --set sip.listen=$APP4:5060 \
+	--set cdr.path="$CDR" --set controlplane.status_interval=1s \
+	--set controlplane.dp_timeout=10s --set controlplane.control_socket="$SOCK"
+wait_log cp "dataplane up" 10
+
+ctl() { "$TGCTL" --socket "$SOCK" "$@"; }
+
+# ctl_fails PATTERN ARGS... : tgctl is refused (exit 1) saying PATTERN
+ctl_fails() {
+	local pattern=$1 rc=0
+	shift
+	ctl "$@" >"$WORK/ctl.out" 2>"$WORK/ctl.err" || rc=$?
+	[[ $rc -eq 1 ]] || fail "tgctl $*: exit $rc, expected 1 ($(cat "$WORK/ctl.err"))"
+	grep -Eq -- "$pattern" "$WORK/ctl.err" ||
+		fail "tgctl $*: expected '$pattern', got: $(cat "$WORK/ctl.err")"
+}
+
+# call N [callee options] : a call from uac_wait_bye (playing RTP) to uas_answer; sets $id
+call() {
+	local n=$1
+	shift
+	in_peers timeout 60 sipp -sf "$SIPP_DIR/uas_answer.xml" -i $CALLEE -p 5090 -mi $CALLEE \
+		-mp 16000 -m 1 -timeout 50 -nostdin -trace_logs -log_file "$WORK/uas$n.sipp.log" \
+		"$@" >"$WORK/uas$n.log" 2>&1 &
+	uas_pid=$!
+	TG_PIDS+=($uas_pid)
+	sleep 0.5
+	in_peers timeout 60 sipp -sf "$SIPP_DIR/uac_wait_bye.xml" "$APP4:5060" -i $CALLER \
+		-p 5080 -mi $CALLER -mp 17000 -m 1 -s 1001 -timeout 50 -nostdin -set media 1 \
+		-trace_logs -log_file "$WORK/uac$n.sipp.log" >"$WORK/uac$n.log" 2>&1 &
+	uac_pid=$!
+	TG_PIDS+=($uac_pid)
+	wait_log cp "answered $n," 10
+	id=$(ctl --json show calls | python3 -c '
+import json, sys
+calls = json.load(sys.stdin)
+assert len(calls) == 1 and calls[0]["state"] == "connected", calls
+print(calls[0]["id"])') || fail "call $n not connected: $(ctl --json show calls)"
+}
+
+# hang_up : the operator ends the call; both peers must end cleanly
+hang_up() {
+	ctl call hangup "$id" >/dev/null || fail "call hangup $id"
+	wait "$uac_pid" || fail "the caller did not end cleanly: $(tail -5 "$WORK/uac$1.log")"
+	wait "$uas_pid" || fail "the callee did not end cleanly: $(tail -5 "$WORK/uas$1.log")"
+}
+
+# field EXPR : a value from `show call $id` (python expression over c)
+field() {
+	ctl --json show call "$id" | python3 -c "import json, sys; c = json.load(sys.stdin); print($1)"
+}
+
+# reinvites LOG SCENARIO : the re-INVITEs a peer saw, "dir/answer" one per line
+reinvites() {
+	sed -n "s/^$2 call=1 event=reinvite cseq=[0-9]* dir=\([a-z]*\) answer=\([a-z]*\).*/\1\/\2/p" "$1"
+}
+
+# 1. hold and resume, with the media checked in the dataplane
+call 1
+sleep 0.5
+ctl --json call hold "$id" >"$WORK/hold.json" || fail "call hold: $(cat "$WORK/hold.json")"
+grep -q '"on-hold"' "$WORK/hold.json" || fail "call hold answered: $(cat "$WORK/hold.json")"
+[[ $(field 'c["state"], c["operator_hold"]') == "on-hold True" ]] ||
+	fail "after hold: $(field 'c["state"], c["operator_hold"]')"
+[[ $(reinvites "$WORK/uas1.sipp.log" uas_answer) == "sendonly/recvonly" ]] ||
+	fail "the callee's hold re-INVITE: $(grep event=reinvite "$WORK/uas1.sipp.log")"
+[[ $(reinvites "$WORK/uac1.sipp.log" uac_wait_bye) == "sendonly/recvonly" ]] ||
+	fail "the caller's hold re-INVITE: $(grep event=reinvite "$WORK/uac1.sipp.log")"
+# the caller plays RTP all along: held, it is dropped at its endpoint, nothing goes to the callee
+sleep 0.3
+relayed0=$(field 'c["media"][0]["b"]["stats"]["relayed"]')
+dropped0=$(field 'c["media"][0]["a"]["stats"]["dropped"]')
+sleep 1.5
+relayed1=$(field 'c["media"][0]["b"]["stats"]["relayed"]')
+dropped1=$(field 'c["media"][0]["a"]["stats"]["dropped"]')
+[[ $relayed1 -eq $relayed0 ]] || fail "relayed while held: $relayed0 -> $relayed1"
+((dropped1 >= dropped0 + 20)) || fail "the caller's RTP was not dropped while held: $dropped0 -> $dropped1"
+pass "call hold: sendonly re-INVITE to both legs, on-hold after both 2xx, the dataplane relays nothing"
+
+ctl_fails "on hold already" call hold "$id"
+ctl --json call resume "$id" >"$WORK/resume.json" || fail "call resume: $(cat "$WORK/resume.json")"
+[[ $(field 'c["state"], c["operator_hold"]') == "connected False" ]] ||
+	fail "after resume: $(field 'c["state"], c["operator_hold"]')"
+for who in "uas1.sipp.log uas_answer" "uac1.sipp.log uac_wait_bye"; do
+	set -- $who
+	[[ $(reinvites "$WORK/$1" "$2" | tr '\n' ' ') == "sendonly/recvonly sendrecv/sendrecv " ]] ||
+		fail "$2's re-INVITEs: $(grep event=reinvite "$WORK/$1")"
+done
+relayed2=$(field 'c["media"][0]["b"]["stats"]["relayed"]')
+sleep 1
+relayed3=$(field 'c["media"][0]["b"]["stats"]["relayed"]')
+((relayed3 >= relayed2 + 20)) || fail "no relay after the resume: $relayed2 -> $relayed3"
+ctl_fails "connected already" call resume "$id"
+pass "call resume: sendrecv re-INVITE to both legs, connected, media relayed again"
+
+# DTMF from the operator as SIP INFO, to the callee (default) and to the caller
+ctl --json call dtmf "$id" '1#9' >"$WORK/dtmf.json" || fail "call dtmf: $(cat "$WORK/dtmf.json")"
+ctl --json call dtmf "$id" 5 caller >"$WORK/dtmf2.json" || fail "call dtmf caller: $(cat "$WORK/dtmf2.json")"
+signals() { sed -n "s/^$2 call=1 event=info signal=\(.\) content-type= \?application\/dtmf-relay.*/\1/p" "$1" | tr -d '\n'; }
+[[ $(signals "$WORK/uas1.sipp.log" uas_answer) == "1#9" ]] ||
+	fail "the callee's INFOs: $(grep event=info "$WORK/uas1.sipp.log")"
+[[ $(signals "$WORK/uac1.sipp.log" uac_wait_bye) == "5" ]] ||
+	fail "the caller's INFOs: $(grep event=info "$WORK/uac1.sipp.log")"
+ctl_fails "DIGITS: '12x' is not" call dtmf "$id" 12x
+ctl_fails "TO: 'both' is neither" call dtmf "$id" 1 both
+hang_up 1
+pass "call dtmf: one INFO per digit (application/dtmf-relay) to the callee or the caller, in order; bad digits refused"
+
+# 2. the callee refuses the hold: the caller is put back, the call stays connected
+call 2 -set refuse 1
+ctl_fails "callee's leg answered 488; the call is back as it was" call hold "$id"
+[[ $(field 'c["state"]') == "connected" ]] || fail "after a refused hold: $(field 'c["state"]')"
+sleep 0.5 # the caller's way back
+[[ $(reinvites "$WORK/uac2.sipp.log" uac_wait_bye | tr '\n' ' ') == "sendonly/recvonly sendrecv/sendrecv " ]] ||
+	fail "the caller was not put back: $(grep event=reinvite "$WORK/uac2.sipp.log")"
+grep -q "event=reinvite-refused cseq=[0-9]* code=488" "$WORK/uas2.sipp.log" ||
+	fail "the callee did not refuse: $(grep event=reinvite "$WORK/uas2.sipp.log")"
+hang_up 2
+pass "a refused hold: the error names the leg and its 488, the caller is resumed, the call stays connected"
+
+# 3. 491 from the callee: tried again after the back-off (RFC 3261 14.1: 2.1-4 s for us on B)
+call 3 -set glare 1
+start=$(date +%s%N)
+ctl --json call hold "$id" >"$WORK/hold3.json" || fail "call hold after 491: $(cat "$WORK/hold3.json")"
+waited=$((($(date +%s%N) - start) / 1000000))
+((waited >= 2000)) || fail "the 491 was retried after $waited ms (RFC 3261: at least 2.1 s)"
+grep -q "code=491" "$WORK/uas3.sipp.log" || fail "no 491 sent"
+[[ $(reinvites "$WORK/uas3.sipp.log" uas_answer | tr '\n' ' ') == "sendonly/recvonly sendonly/recvonly " ]] ||
+	fail "the callee's re-INVITEs: $(grep event=reinvite "$WORK/uas3.sipp.log")"
+[[ $(field 'c["state"]') == "on-hold" ]] || fail "after the retried hold: $(field 'c["state"]')"
+hang_up 3
+pass "491: the hold was sent again after $waited ms and succeeded"
+
+# 4. the caller holds by itself (a relayed re-INVITE): on-hold, and not the operator's to lift
+in_peers timeout 60 sipp -sf "$SIPP_DIR/uas_answer.xml" -i $CALLEE -p 5090 -mi $CALLEE \
+	-mp 16000 -m 1 -timeout 50 -nostdin >"$WORK/uas4.log" 2>&1 &
+uas_pid=$!
+TG_PIDS+=($uas_pid)
+sleep 0.5
+in_peers timeout 60 sipp -sf "$SIPP_DIR/uac_reinvite.xml" "$APP4:5060" -i $CALLER -p 5080 \
+	-mi $CALLER -mp 17000 -m 1 -s 1001 -d 2500 -timeout 50 -nostdin >"$WORK/uac4.log" 2>&1 &
+uac_pid=$!
+TG_PIDS+=($uac_pid)
+wait_log cp "answered 4," 10
+id=$(ctl --json show calls | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["id"])')
+seen=
+for _ in $(seq 40); do
+	st=$(field 'c["state"], c["operator_hold"]' 2>/dev/null) || break
+	[[ $st == "on-hold False" ]] && { seen=1; break; }
+	sleep 0.1
+done
+[[ $seen ]] || fail "the caller's hold did not show: $st"
+ctl_fails "put on hold by a party" call resume "$id"
+seen=
+for _ in $(seq 40); do
+	st=$(field 'c["state"]' 2>/dev/null) || break
+	[[ $st == "connected" ]] && { seen=1; break; }
+	sleep 0.1
+done
+[[ $seen ]] || fail "the caller's resume did not show: $st"
+wait "$uac_pid" || fail "the holding caller: $(tail -5 "$WORK/uac4.log")"
+wait "$uas_pid" || fail "its callee: $(tail -5 "$WORK/uas4.log")"
+pass "a party's hold and resume move the call's state; the operator cannot lift it"
+
+# 5. a party's INFO is relayed to the other party, and the answer back
+in_peers timeout 60 sipp -sf "$SIPP_DIR/uas_answer.xml" -i $CALLEE -p 5090 -mi $CALLEE \
+	-mp 16000 -m 1 -timeout 50 -nostdin -trace_logs -log_file "$WORK/uas5.sipp.log" \
+	>"$WORK/uas5.log" 2>&1 &
+uas_pid=$!
+TG_PIDS+=($uas_pid)
+sleep 0.5
+in_peers timeout 60 sipp -sf "$SIPP_DIR/uac_info.xml" "$APP4:5060" -i $CALLER -p 5080 \
+	-mi $CALLER -mp 17000 -m 1 -s 1001 -d 300 -timeout 50 -nostdin -trace_logs \
+	-log_file "$WORK/uac5.sipp.log" >"$WORK/uac5.log" 2>&1 || fail "the INFO caller: $(tail -5 "$WORK/uac5.log")"
+wait "$uas_pid" || fail "its callee: $(tail -5 "$WORK/uas5.log")"
+[[ $(signals "$WORK/uas5.sipp.log" uas_answer) == "5#" ]] ||
+	fail "the relayed INFOs: $(grep event=info "$WORK/uas5.sipp.log")"
+[[ $(grep -c "event=info-answered" "$WORK/uac5.sipp.log") -eq 2 ]] || fail "the INFOs' answers"
+pass "a party's INFO reaches the other party with its body, its 200 comes back"
+
+# 6. bad requests
+ctl_fails "no call 424242" call hold 424242
+ctl_fails "not a call number" call resume x1
+kill -0 "$cp_pid" || fail "the control plane died"
+
+# 7. nothing left behind
+nothing_left "$SOCK"
+[[ $(wc -l <"$CDR") -eq 5 ]] || fail "records: $(wc -l <"$CDR")"
+pass "bad requests refused with a message; every call over: nothing left, five records"
