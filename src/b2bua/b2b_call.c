@@ -25,7 +25,7 @@
 #include "tg_sockaddr.h"
 #include "tg_time.h"
 
-#define B2B_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO"
+#define B2B_ALLOW "INVITE, ACK, CANCEL, BYE, OPTIONS, UPDATE, INFO, REFER"
 #define T1_NS (500ull * TG_NS_PER_MS)
 #define T2_NS (4000ull * TG_NS_PER_MS)
 #define MAX_CODECS 32
@@ -39,8 +39,12 @@ struct b2b_leg {
 	struct cp_dialog dlg;
 	struct tg_hnode node; /* the dialog table: Call-ID|our tag */
 	char *key;
-	struct b2b_call *call;
+	struct b2b_call *call; /* NULL once retired */
+	struct b2b *co;
 	bool is_b;
+	bool xfer;    /* the leg a transfer sets up (c->xfer), not yet one of the call's two */
+	bool retired; /* a party no longer in any call, being let go (b->retired) */
+	struct b2b_leg *next_retired;
 	struct cp_txn *invite_tx;   /* A: the IST until its final; B: the ICT until it ends */
 	struct cp_txn *bye_tx;	    /* our BYE in flight */
 	struct cp_txn *reinvite_tx; /* B: a re-INVITE we relay; A: the one being relayed */
@@ -77,7 +81,9 @@ enum own_op {
 	OP_NONE,
 	OP_HOLD,
 	OP_RESUME,
-	OP_UNDO, /* one leg refused: the other goes back (undo_hold: back on hold) */
+	/* an offer the state does not follow: a leg going back after the other refused (undo_hold:
+	 * back on hold), or the transferee's re-offer after a transfer */
+	OP_REOFFER,
 };
 
 /* What an endpoint needs of one side's SDP stream (a cp_sdp_stream without its codec list,
@@ -174,6 +180,8 @@ struct b2b_call {
 	struct cp_timer op_retry; /* 491: the RFC 3261 section 14.1 back-off */
 	b2b_op_fn op_done;	  /* the operator's answer, called once */
 	void *op_arg;
+	struct b2b_xfer *xfer; /* a transfer in progress */
+	bool rewrite_rtp;      /* since a transfer: the endpoints rewrite SSRC/sequence/timestamp */
 	/* the operator's DTMF as SIP INFO: the digits left, sent one INFO at a time */
 	char dtmf[B2B_DTMF_MAX + 1];
 	uint8_t dtmf_next;
@@ -205,6 +213,7 @@ struct b2b {
 	uint64_t offer_parsed;	   /* the offer_gen offer_sdp holds (0: none) */
 	bool shutting_down;
 	struct b2b_events *events;
+	struct b2b_leg *retired; /* transferors and abandoned transfer legs, winding down */
 };
 
 static const char *call_id_of(const struct b2b_call *c)
@@ -300,6 +309,7 @@ static void maybe_finalize(struct b2b_call *c);
 static void on_op_retry(struct cp_loop *lp, struct cp_timer *t, void *arg);
 static void op_finish(struct b2b_call *c, int status, int code, const struct b2b_leg *l);
 static void dtmf_finish(struct b2b_call *c, int status, int code);
+static void xfer_abort(struct b2b_call *c);
 static void end_call(
 	struct b2b_call *c, enum b2b_cdr_reason reason, int code, const struct b2b_leg *hung_up);
 
@@ -546,6 +556,9 @@ static void ep_send(struct b2b_call *c, uint16_t type, uint64_t key, uint64_t pe
 	}
 	if (c->co->p.cfg->latch)
 		m.u.ep.flags |= TG_EPF_LATCH;
+	/* after a transfer the stream a party gets comes from someone else: keep it continuous */
+	if (c->rewrite_rtp)
+		m.u.ep.flags |= TG_EPF_REWRITE_RTP;
 	if (counted) {
 		ep_request(c, &m);
 	} else if (cp_dp_request(c->co->p.dp, 0, &m, on_ep_reply_uncounted, NULL) < 0) {
@@ -570,7 +583,7 @@ static int tg_family_of(const struct sockaddr_storage *ss)
 /* The 2xx got where it was going (its ACK, or another request in the dialog): stop resending */
 static void stop_2xx_rtx(struct b2b_leg *l)
 {
-	cp_timer_stop(l->call->co->p.loop, &l->rtx);
+	cp_timer_stop(l->co->p.loop, &l->rtx);
 	if (l->ok2xx)
 		osip_message_free(l->ok2xx);
 	l->ok2xx = NULL;
@@ -611,6 +624,7 @@ static void call_free(struct b2b_call *c)
 	cp_timer_stop(b->p.loop, &c->op_retry);
 	op_finish(c, -ECONNRESET, 0, NULL);
 	dtmf_finish(c, -ECONNRESET, 0);
+	xfer_abort(c);
 	tg_hmap_remove(&b->calls, &c->node);
 	if (!c->terminating)
 		uncount_call(b, c);
@@ -726,20 +740,27 @@ static void maybe_finalize(struct b2b_call *c)
 	release_media(c);
 }
 
-static void send_bye(struct b2b_call *c, struct b2b_leg *l)
+/* BYE on leg l's confirmed dialog, unless one was sent or received already; true if sent */
+static bool leg_bye(struct b2b *b, struct b2b_leg *l, const char *reason)
 {
 	osip_message_t *m;
 
 	if (l->bye_sent || l->bye_received || !l->dlg.confirmed)
-		return;
+		return false;
 	m = cp_dialog_request(&l->dlg, "BYE");
 	if (!m)
-		return;
-	if (c->reason_hdr)
-		cp_sip_add_header(m, "Reason", c->reason_hdr);
+		return false;
+	if (reason)
+		cp_sip_add_header(m, "Reason", reason);
 	l->bye_sent = true;
-	l->bye_tx = cp_txn_request(c->co->txn, m, &l->dlg.peer, l);
-	apply(c, B2B_EV_BYE_SENT);
+	l->bye_tx = cp_txn_request(b->txn, m, &l->dlg.peer, l);
+	return true;
+}
+
+static void send_bye(struct b2b_call *c, struct b2b_leg *l)
+{
+	if (leg_bye(c->co, l, c->reason_hdr))
+		apply(c, B2B_EV_BYE_SENT);
 }
 
 /* Our ACK to B's 2xx (with A's answer in it for a late offer), kept for B's retransmissions. */
@@ -792,9 +813,10 @@ static void end_call(
 	cp_timer_stop(b->p.loop, &c->no_answer);
 	cp_timer_stop(b->p.loop, &c->max_dur);
 	cp_timer_stop(b->p.loop, &c->op_retry);
-	/* a hold, resume or DTMF in flight will not be decided: the operator hears so now */
+	/* a hold, resume, DTMF or transfer in flight will not be decided: the operator hears so */
 	op_finish(c, -ECONNRESET, 0, NULL);
 	dtmf_finish(c, -ECONNRESET, 0);
+	xfer_abort(c);
 	free(c->offer_a);
 	c->offer_a = NULL;
 	if (c->ack_due_b)
@@ -1183,7 +1205,9 @@ static void new_call(
 		b->offer_parsed = c->offer_gen; /* offer_sdp holds this very text, parsed above */
 	c->id = ++b->next_id;
 	c->a.call = c;
+	c->a.co = b;
 	c->b.call = c;
+	c->b.co = b;
 	c->b.is_b = true;
 	c->late = late;
 	c->target = *rt;
@@ -1568,6 +1592,18 @@ static void own_ack(struct b2b_call *c, struct b2b_leg *l, const osip_message_t 
 	l->ack = ack;
 }
 
+/* An INVITE in leg l's dialog carrying the SDP in o (kept as what l last got); NULL: no memory */
+static osip_message_t *invite_with_sdp(struct b2b_leg *l, const struct cp_sdp_out *o)
+{
+	osip_message_t *m = cp_dialog_request(&l->dlg, "INVITE");
+
+	if (m && set_sdp(l, m, o) < 0) {
+		osip_message_free(m);
+		return NULL;
+	}
+	return m;
+}
+
 /* Sends leg l a hold (or resume) offer built from the SDP it last got from us. */
 static int own_offer(struct b2b_call *c, struct b2b_leg *l, bool hold)
 {
@@ -1581,13 +1617,9 @@ static int own_offer(struct b2b_call *c, struct b2b_leg *l, bool hold)
 		  : cp_sdp_resume_offer(&b->own_sdp, &l->origin, &b->out);
 	if (rc < 0)
 		return rc;
-	m = cp_dialog_request(&l->dlg, "INVITE");
+	m = invite_with_sdp(l, &b->out);
 	if (!m)
 		return -ENOMEM;
-	if (set_sdp(l, m, &b->out) < 0) {
-		osip_message_free(m);
-		return -ENOMEM;
-	}
 	l->reinvite_tx = cp_txn_request(b->txn, m, &l->dlg.peer, l);
 	if (!l->reinvite_tx)
 		return -EIO;
@@ -1662,8 +1694,8 @@ static void op_settle(struct b2b_call *c)
 		if (legs[i]->op == LEG_OP_FAILED && !failed)
 			failed = legs[i];
 	}
-	if (c->op == OP_UNDO || c->terminating) {
-		if (c->op == OP_UNDO && failed)
+	if (c->op == OP_REOFFER || c->terminating) {
+		if (c->op == OP_REOFFER && failed)
 			TG_LOG_CALL(B2B, WARN, call_id_of(c), failed->is_b ? "b" : "a",
 				"could not go back %s: %d", c->undo_hold ? "on hold" : "off hold",
 				failed->op_code);
@@ -1686,7 +1718,7 @@ static void op_settle(struct b2b_call *c)
 		hold ? "hold" : "resume", failed->op_code);
 	op_finish(c, failed->op_code == 408 ? -ETIMEDOUT : -EREMOTEIO, failed->op_code, failed);
 	/* the leg that took the change goes back to where both were */
-	c->op = OP_UNDO;
+	c->op = OP_REOFFER;
 	c->undo_hold = !hold;
 	for (int i = 0; i < 2; i++) {
 		struct b2b_leg *l = legs[i];
@@ -1703,7 +1735,7 @@ static void op_settle(struct b2b_call *c)
 static void on_op_retry(struct cp_loop *lp, struct cp_timer *t, void *arg)
 {
 	struct b2b_call *c = arg;
-	bool hold = c->op == OP_UNDO ? c->undo_hold : c->op == OP_HOLD;
+	bool hold = c->op == OP_REOFFER ? c->undo_hold : c->op == OP_HOLD;
 	struct b2b_leg *legs[2] = {&c->a, &c->b};
 
 	(void)lp;
@@ -2129,6 +2161,563 @@ static void dtmf_answered(struct b2b_call *c, int code)
 		dtmf_finish(c, code == 408 ? -ETIMEDOUT : -EREMOTEIO, code);
 }
 
+/* ---- transfer ---------------------------------------------------------------------------------
+ */
+
+/*
+ * A transfer replaces one party of a call with a new leg toward a target while the other party
+ * (the transferee) stays: the party itself asks with REFER (RFC 3515: 202, then NOTIFYs with the
+ * target's progress as message/sipfrag), or the operator does (b2b_call_transfer). The target
+ * is found through the routing table like any call (the Refer-To host is never a destination:
+ * no open relay), the new leg offers the SDP the replaced party last got from us, and it takes
+ * over that party's endpoints: once the target answers, the endpoint follows the target, and
+ * the endpoints rewrite SSRC, sequence and timestamp so the transferee's phone sees one stream;
+ * the transferee gets a re-offer (sendrecv: it is taken off hold if it was). The replaced party
+ * is retired: its dialog is let go (its BYE answered, or ours after a while).
+ */
+
+#define RETIRED_BYE_WAIT_NS (5000ull * TG_NS_PER_MS) /* for the transferor's own BYE */
+#define RETIRED_GIVE_UP_NS (32000ull * TG_NS_PER_MS)
+
+struct b2b_xfer {
+	struct b2b_leg leg; /* toward the target, a UAC leg like B */
+	bool gone_b;	    /* the party replaced is B's (else A's) */
+	bool by_refer;	    /* the party asked with REFER: it gets NOTIFYs */
+	char user[128];	    /* the target's user, as the Request-URI says it */
+	struct cp_route_target target;
+	b2b_op_fn done; /* the operator's answer */
+	void *arg;
+};
+
+static void retired_timer(struct cp_loop *lp, struct cp_timer *t, void *arg);
+
+static void leg_unregister(struct b2b *b, struct b2b_leg *l)
+{
+	if (l->key) {
+		tg_hmap_remove(&b->dialogs, &l->node);
+		free(l->key);
+		l->key = NULL;
+	}
+}
+
+/* Every transaction a leg started, forgotten (they end on their own, telling nobody) */
+static void leg_forget_all(struct b2b_leg *l)
+{
+	forget(&l->invite_tx);
+	forget(&l->bye_tx);
+	forget(&l->reinvite_tx);
+	forget(&l->info_tx);
+}
+
+/*
+ * Moves leg src into dst (another place: a call's position, or the heap): its dialog stays
+ * registered under the same key, its transactions now name dst.
+ */
+static void leg_move(struct b2b *b, struct b2b_leg *dst, struct b2b_leg *src)
+{
+	struct cp_txn **txs[] = {&dst->invite_tx, &dst->bye_tx, &dst->reinvite_tx, &dst->info_tx};
+
+	cp_timer_stop(b->p.loop, &src->rtx);
+	if (src->key)
+		tg_hmap_remove(&b->dialogs, &src->node);
+	*dst = *src;
+	memset(src, 0, sizeof(*src));
+	memset(&dst->node, 0, sizeof(dst->node));
+	if (dst->key)
+		tg_hmap_insert(&b->dialogs, &dst->node, tg_hash_str(TG_HASH_SEED, dst->key));
+	for (size_t i = 0; i < sizeof(txs) / sizeof(txs[0]); i++)
+		if (*txs[i])
+			cp_txn_set_owner(*txs[i], dst);
+}
+
+static void retired_free(struct b2b *b, struct b2b_leg *l)
+{
+	for (struct b2b_leg **p = &b->retired; *p; p = &(*p)->next_retired) {
+		if (*p == l) {
+			*p = l->next_retired;
+			break;
+		}
+	}
+	cp_timer_stop(b->p.loop, &l->rtx);
+	leg_forget_all(l);
+	leg_unregister(b, l);
+	leg_free_msgs(l);
+	cp_dialog_fini(&l->dlg);
+	free(l);
+}
+
+/* A retired leg goes once nothing of it runs and its dialog is over (or never was). */
+static void retired_check(struct b2b *b, struct b2b_leg *l)
+{
+	if (l->invite_tx || l->bye_tx)
+		return;
+	if (l->dlg.confirmed && !l->bye_sent && !l->bye_received)
+		return;
+	retired_free(b, l);
+}
+
+/*
+ * Takes leg src out of its call into the retired list. wait_ns > 0: the party may hang up
+ * itself until then (a transferor does, after the final NOTIFY); then we send BYE.
+ */
+static struct b2b_leg *retire(struct b2b *b, struct b2b_leg *src, uint64_t wait_ns)
+{
+	struct b2b_leg *l = calloc(1, sizeof(*l));
+
+	stop_2xx_rtx(src);
+	if (!l) {
+		/* no memory for the wind-down: the dialog is dropped, its party times out */
+		leg_forget_all(src);
+		leg_unregister(b, src);
+		leg_free_msgs(src);
+		cp_dialog_fini(&src->dlg);
+		memset(src, 0, sizeof(*src));
+		return NULL;
+	}
+	leg_move(b, l, src);
+	l->call = NULL;
+	l->co = b;
+	l->xfer = false;
+	l->retired = true;
+	l->next_retired = b->retired;
+	b->retired = l;
+	cp_timer_init(&l->rtx, retired_timer, l);
+	l->rtx_give_up = cp_loop_now(b->p.loop) + RETIRED_GIVE_UP_NS;
+	cp_timer_start(b->p.loop, &l->rtx, wait_ns ? wait_ns : RETIRED_GIVE_UP_NS);
+	return l;
+}
+
+static void retired_timer(struct cp_loop *lp, struct cp_timer *t, void *arg)
+{
+	struct b2b_leg *l = arg;
+	struct b2b *b = l->co;
+
+	if (cp_loop_now(lp) >= l->rtx_give_up) {
+		retired_free(b, l);
+		return;
+	}
+	leg_bye(b, l, NULL);
+	cp_timer_start(lp, t, l->rtx_give_up - cp_loop_now(lp));
+	retired_check(b, l);
+}
+
+/* A request on a retired party's dialog: its BYE is what we wait for. */
+static void retired_request(
+	struct b2b *b, struct b2b_leg *l, struct cp_txn *tx, osip_message_t *req)
+{
+	if (cp_dialog_uas_request(&l->dlg, req) < 0) {
+		respond(tx, cp_dialog_response(&l->dlg, req, 500, "CSeq Out of Order"));
+		return;
+	}
+	if (MSG_IS_BYE(req)) {
+		respond(tx, cp_dialog_response(&l->dlg, req, 200, NULL));
+		l->bye_received = true;
+		retired_check(b, l);
+		return;
+	}
+	respond(tx, cp_dialog_response(&l->dlg, req, 481, "Call/Transaction Does Not Exist"));
+}
+
+/* Responses on a retired leg: our BYE's, or an abandoned transfer's INVITE (2xx: ACK, BYE). */
+static void retired_response(
+	struct b2b *b, struct b2b_leg *l, struct cp_txn *tx, osip_message_t *resp)
+{
+	int code = resp->status_code;
+
+	if (code < 200)
+		return;
+	if (tx == l->invite_tx) {
+		forget(&l->invite_tx);
+		if (code < 300) {
+			cp_dialog_uac_response(&l->dlg, resp);
+			l->invite_cseq = (uint32_t)atoi(resp->cseq->number);
+			osip_message_t *ack = cp_dialog_ack(&l->dlg, l->invite_cseq);
+
+			if (ack) {
+				cp_txn_send_stateless(b->txn, ack, &l->dlg.peer);
+				l->ack = ack;
+			}
+			leg_bye(b, l, NULL);
+		}
+	} else if (tx == l->bye_tx) {
+		forget(&l->bye_tx);
+	}
+	retired_check(b, l);
+}
+
+static void retired_gone(struct b2b *b, struct b2b_leg *l, struct cp_txn *tx)
+{
+	if (l->invite_tx == tx)
+		forget(&l->invite_tx);
+	if (l->bye_tx == tx) {
+		forget(&l->bye_tx);
+		l->bye_received = true; /* no answer to our BYE: the dialog is over all the same */
+	}
+	retired_check(b, l);
+}
+
+/* A NOTIFY of the transfer's progress to the transferor (RFC 3515 section 2.4.5): its body is
+ * the target's status line. Nobody waits for its answer. */
+static void xfer_notify(
+	struct b2b_call *c, struct b2b_leg *to, int code, const char *reason, bool final)
+{
+	char body[96];
+	osip_message_t *m;
+	int n;
+
+	if (!to || !to->dlg.confirmed)
+		return;
+	m = cp_dialog_request(&to->dlg, "NOTIFY");
+	if (!m)
+		return;
+	n = snprintf(body, sizeof(body), "SIP/2.0 %d %s\r\n", code, reason ? reason : "");
+	if (cp_sip_add_header(m, "Event", "refer") < 0 ||
+		cp_sip_add_header(m, "Subscription-State",
+			final ? "terminated;reason=noresource" : "active;expires=60") < 0 ||
+		cp_sip_set_body(m, "message/sipfrag;version=2.0", body, (size_t)n) < 0) {
+		osip_message_free(m);
+		return;
+	}
+	cp_txn_request(c->co->txn, m, &to->dlg.peer, NULL);
+}
+
+static void publish_xfer(const struct b2b_call *c, unsigned state, int code)
+{
+	struct b2b_ev e;
+
+	if (!c->xfer || !b2b_events_wanted(c->co->events, B2B_EVK_TRANSFER, c->id))
+		return;
+	e = event_of(c, B2B_EVK_TRANSFER);
+	e.u.transfer.state = (uint8_t)state;
+	e.u.transfer.sip_code = (int16_t)code;
+	/* cut to fit: an event has no pointers */
+	snprintf(e.u.transfer.target, sizeof(e.u.transfer.target), "%.40s@%.50s", c->xfer->user,
+		c->xfer->target.text);
+	b2b_events_publish(c->co->events, &e);
+}
+
+static void xfer_finish(struct b2b_call *c, int status, int code)
+{
+	struct b2b_xfer *x = c->xfer;
+	b2b_op_fn fn = x->done;
+
+	c->xfer = NULL;
+	if (fn)
+		fn(x->arg, c->id, status, code, x->gone_b ? 'b' : 'a');
+	free(x);
+}
+
+/* The transfer failed (the target refused with code, or could not be reached): the call goes
+ * on as it was, the transferor hears the status. */
+static void xfer_failed(struct b2b_call *c, int code, const char *reason)
+{
+	struct b2b *b = c->co;
+	struct b2b_xfer *x = c->xfer;
+	struct b2b_leg *gone = x->gone_b ? &c->b : &c->a;
+
+	TG_LOG_CALL(B2B, NOTICE, call_id_of(c), x->gone_b ? "b" : "a", "transfer to %s failed: %d",
+		x->target.text, code);
+	b->c.transfers_failed++;
+	publish_xfer(c, 3, code);
+	if (x->by_refer)
+		xfer_notify(c, gone, code, reason ? reason : "Failed", true);
+	leg_forget_all(&x->leg);
+	leg_unregister(b, &x->leg);
+	leg_free_msgs(&x->leg);
+	cp_dialog_fini(&x->leg.dlg);
+	if (!c->terminating)
+		apply(c, B2B_EV_TRANSFER_FAILED);
+	xfer_finish(c, code == 408 ? -ETIMEDOUT : -EREMOTEIO, code);
+}
+
+/* The call ends during a transfer: the target's leg is cancelled (or, answered, let go). */
+static void xfer_abort(struct b2b_call *c)
+{
+	struct b2b *b = c->co;
+	struct b2b_xfer *x = c->xfer;
+	struct b2b_leg *l;
+
+	if (!x)
+		return;
+	if (x->leg.invite_tx) {
+		osip_message_t *m = cp_dialog_cancel(cp_txn_msg(x->leg.invite_tx));
+
+		if (m)
+			cp_txn_request(b->txn, m, &x->leg.dlg.peer, NULL);
+	}
+	l = retire(b, &x->leg, 0);
+	if (l)
+		retired_check(b, l);
+	xfer_finish(c, -ECONNRESET, 0);
+}
+
+/* The target answered: it takes the replaced party's place. */
+static void xfer_succeeded(struct b2b_call *c, osip_message_t *resp)
+{
+	struct b2b *b = c->co;
+	struct b2b_xfer *x = c->xfer;
+	struct b2b_leg *pos = x->gone_b ? &c->b : &c->a;
+	struct b2b_leg *keep = x->gone_b ? &c->a : &c->b;
+	struct b2b_leg *old;
+
+	cp_dialog_uac_response(&x->leg.dlg, resp);
+	x->leg.dlg.confirmed = true;
+	own_ack(c, &x->leg, resp);
+	b->c.transfers++;
+	TG_LOG_CALL(B2B, NOTICE, call_id_of(c), x->gone_b ? "b" : "a", "transferred to %s@%s",
+		x->user, x->target.text);
+	publish_xfer(c, 2, resp->status_code);
+	/* the replaced party: told (REFER), then let go */
+	if (x->by_refer)
+		xfer_notify(c, pos, resp->status_code, resp->reason_phrase, true);
+	old = retire(b, pos, x->by_refer ? RETIRED_BYE_WAIT_NS : 0);
+	if (old && !x->by_refer)
+		leg_bye(b, old, "SIP;cause=200;text=\"transferred by the operator\"");
+	if (old)
+		retired_check(b, old);
+	/* the target in its place, on the same endpoints */
+	leg_move(b, pos, &x->leg);
+	pos->is_b = x->gone_b;
+	pos->xfer = false;
+	pos->call = c;
+	cp_timer_init(&pos->rtx, on_rtx, pos);
+	c->rewrite_rtp = true;
+	own_answer(c, pos, resp);
+	apply(c, B2B_EV_TRANSFER_SUCCEEDED);
+	/* the transferee: a fresh offer (it may have been on hold for the transfer) */
+	c->held = false;
+	if (c->op == OP_NONE && !keep->reinvite_tx) {
+		c->op = OP_REOFFER;
+		if (own_offer(c, keep, false) < 0)
+			c->op = OP_NONE;
+	}
+	xfer_finish(c, 0, resp->status_code);
+}
+
+static void xfer_response(struct b2b_call *c, struct b2b_leg *l, osip_message_t *resp)
+{
+	int code = resp->status_code;
+
+	if (code < 101)
+		return;
+	if (code < 200) {
+		cp_dialog_uac_response(&l->dlg, resp);
+		if (code == 180 || code == 183) {
+			apply(c, B2B_EV_PROVISIONAL);
+			publish_xfer(c, 1, code);
+			if (c->xfer->by_refer)
+				xfer_notify(c, c->xfer->gone_b ? &c->b : &c->a, code,
+					resp->reason_phrase, false);
+		}
+		return;
+	}
+	forget(&l->invite_tx);
+	if (code < 300)
+		xfer_succeeded(c, resp);
+	else
+		xfer_failed(c, code, resp->reason_phrase);
+}
+
+/* Starts the new leg toward x's target, offering what the replaced party last got from us. */
+static int xfer_start(struct b2b_call *c)
+{
+	struct b2b *b = c->co;
+	struct b2b_xfer *x = c->xfer;
+	struct b2b_leg *gone = x->gone_b ? &c->b : &c->a;
+	struct b2b_leg *keep = x->gone_b ? &c->a : &c->b;
+	struct b2b_leg *l = &x->leg;
+	struct cp_sip_peer peer;
+	char local[72], ruri[320], host[64], from_user[128];
+	const char *t = x->target.text, *slash = strrchr(t, '/');
+	size_t n = slash ? (size_t)(slash - t) : strlen(t);
+	osip_message_t *m;
+
+	if (!gone->sdp || cp_sdp_parse(&b->own_sdp, gone->sdp, gone->sdp_len, NULL, 0) < 0)
+		return -EINVAL;
+	if (cp_sip_transport_route(b->p.transport, (const struct sockaddr *)&x->target.addr,
+		    x->target.len, x->target.tcp, &peer, local, sizeof(local)) < 0)
+		return -EHOSTUNREACH;
+	snprintf(host, sizeof(host), "%.*s", (int)n, t);
+	snprintf(ruri, sizeof(ruri), "sip:%s%s%s%s", x->user, x->user[0] ? "@" : "", host,
+		x->target.tcp ? ";transport=tcp" : "");
+	/* the target sees the transferee calling: its user, never its address */
+	copy_user(from_user, sizeof(from_user), keep->is_b ? c->ruri_user : c->from_user);
+	l->call = c;
+	l->co = b;
+	l->is_b = true;
+	l->xfer = true;
+	if (cp_dialog_init_uac(&l->dlg, from_user,
+		    !keep->is_b && c->from_display[0] ? c->from_display : NULL, ruri, &peer, local,
+		    b->p.user_agent) < 0 ||
+		leg_register(b, l) < 0)
+		return -ENOMEM;
+	cp_sdp_origin_init(&l->origin, c->id ^ 0x5a5a5a5aull, 1);
+	if (cp_sdp_resume_offer(&b->own_sdp, &l->origin, &b->out) < 0)
+		return -EINVAL;
+	m = invite_with_sdp(l, &b->out);
+	if (!m)
+		return -ENOMEM;
+	l->invite_cseq = l->dlg.local_cseq - 1;
+	l->invite_tx = cp_txn_request(b->txn, m, &peer, l);
+	if (!l->invite_tx)
+		return -EIO;
+	publish_xfer(c, 0, 0);
+	return 0;
+}
+
+/*
+ * Sets up a transfer of call c replacing the party on leg 'gone' with a call to user@host
+ * (routed from the source address 'from'). Returns 0 (the transfer runs), -EBUSY, -EPERM
+ * (state), -ENOENT (no route), or what starting it failed with.
+ */
+static int xfer_begin(struct b2b_call *c, bool gone_b, const char *user, const char *host,
+	bool by_refer, b2b_op_fn fn, void *arg)
+{
+	struct b2b *b = c->co;
+	struct b2b_leg *keep = gone_b ? &c->a : &c->b;
+	const struct cp_route_target *rt;
+	int rc;
+
+	if (c->terminating)
+		return -ENOENT;
+	if (c->xfer || c->op != OP_NONE || c->peer_op || c->a.reinvite_tx || c->b.reinvite_tx)
+		return -EBUSY;
+	if (b2b_state_peek(&c->sm, B2B_EV_TRANSFER_REQUESTED, NULL) < 0)
+		return -EPERM;
+	rt = cp_route_lookup(
+		b->p.routes, user, host, (const struct sockaddr *)&keep->dlg.peer.addr);
+	if (!rt)
+		return -ENOENT;
+	c->xfer = calloc(1, sizeof(*c->xfer));
+	if (!c->xfer)
+		return -ENOMEM;
+	c->xfer->gone_b = gone_b;
+	c->xfer->by_refer = by_refer;
+	c->xfer->target = *rt;
+	c->xfer->done = fn;
+	c->xfer->arg = arg;
+	copy_user(c->xfer->user, sizeof(c->xfer->user), user);
+	apply(c, B2B_EV_TRANSFER_REQUESTED);
+	TG_LOG_CALL(B2B, INFO, call_id_of(c), gone_b ? "b" : "a", "transfer to %s@%s (%s)",
+		user ? user : "", rt->text, by_refer ? "REFER" : "operator");
+	rc = xfer_start(c);
+	if (rc < 0) {
+		/* the caller hears rc instead (a REFER has not even been answered yet) */
+		c->xfer->done = NULL;
+		c->xfer->by_refer = false;
+		xfer_failed(c, 503, "Service Unavailable");
+		return rc;
+	}
+	return 0;
+}
+
+/* The user and host of a Refer-To or a target ("sip:2001@example.com", "<sip:...>", "2001"). */
+static int parse_target(
+	const char *text, char *user, size_t ulen, char *host, size_t hlen, bool *replaces)
+{
+	char buf[512];
+	const char *p = text, *e;
+	osip_uri_t *u = NULL;
+	int rc = -EINVAL;
+
+	*replaces = false;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '<') {
+		p++;
+		e = strchr(p, '>');
+	} else {
+		e = p + strcspn(p, ";");
+	}
+	if (!e || (size_t)(e - p) >= sizeof(buf) || e == p)
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%.*s", (int)(e - p), p);
+	if (!strchr(buf, ':')) {
+		/* a bare user: digits and the like */
+		if (strcspn(buf, "@;?<> \t") != strlen(buf) || strlen(buf) >= ulen)
+			return -EINVAL;
+		memcpy(user, buf, strlen(buf) + 1);
+		host[0] = '\0';
+		return 0;
+	}
+	if (osip_uri_init(&u) != 0)
+		return -ENOMEM;
+	if (osip_uri_parse(u, buf) == 0 && u->scheme &&
+		(!strcasecmp(u->scheme, "sip") || !strcasecmp(u->scheme, "sips")) && u->host) {
+		snprintf(user, ulen, "%s", u->username ? u->username : "");
+		snprintf(host, hlen, "%s", u->host);
+		for (int i = 0; i < osip_list_size(&u->url_headers); i++) {
+			osip_uri_header_t *h = osip_list_get(&u->url_headers, i);
+
+			if (h && h->gname && !strcasecmp(h->gname, "Replaces"))
+				*replaces = true;
+		}
+		rc = 0;
+	}
+	osip_uri_free(u);
+	return rc;
+}
+
+/* REFER from a party (RFC 3515): the other party goes to the Refer-To target. */
+static void on_refer(struct b2b_call *c, struct b2b_leg *l, struct cp_txn *tx, osip_message_t *req)
+{
+	osip_header_t *h = NULL;
+	char user[128], host[128];
+	bool replaces;
+	osip_message_t *m;
+	int rc;
+
+	osip_message_header_get_byname(req, "refer-to", 0, &h);
+	if (!h) /* the compact form */
+		osip_message_header_get_byname(req, "r", 0, &h);
+	if (!h || !h->hvalue ||
+		parse_target(h->hvalue, user, sizeof(user), host, sizeof(host), &replaces) < 0) {
+		respond(tx, cp_dialog_response(&l->dlg, req, 400, "Bad Refer-To"));
+		return;
+	}
+	if (replaces) {
+		/* attended transfer across two calls is not handled here yet */
+		respond(tx, cp_dialog_response(&l->dlg, req, 501, "Not Implemented (Replaces)"));
+		return;
+	}
+	rc = xfer_begin(c, l->is_b, user, host[0] ? host : NULL, true, NULL, NULL);
+	if (rc == -ENOENT) {
+		respond(tx, cp_dialog_response(&l->dlg, req, 403,
+				    "Forbidden (no route to the transfer target)"));
+		return;
+	}
+	if (rc == -EBUSY) {
+		respond(tx, cp_dialog_response(&l->dlg, req, 491, "Request Pending"));
+		return;
+	}
+	if (rc < 0) {
+		respond(tx, cp_dialog_response(&l->dlg, req, rc == -EPERM ? 403 : 503, NULL));
+		return;
+	}
+	m = cp_dialog_response(&l->dlg, req, 202, "Accepted");
+	respond(tx, m);
+	/* RFC 3515 section 2.4.4: the implicit subscription's first NOTIFY */
+	xfer_notify(c, l, 100, "Trying", false);
+}
+
+int b2b_call_transfer(
+	struct b2b *b, uint64_t id, const char *target, bool keep_a, b2b_op_fn fn, void *arg)
+{
+	struct b2b_call *c = call_find(b, id);
+	char user[128], host[128];
+	bool replaces;
+	int rc;
+
+	if (!c || c->terminating)
+		return -ENOENT;
+	if (parse_target(target, user, sizeof(user), host, sizeof(host), &replaces) < 0 || replaces)
+		return -EINVAL;
+	if (!c->answered)
+		return -EPERM;
+	rc = xfer_begin(c, keep_a, user, host[0] ? host : NULL, false, fn, arg);
+	return rc == -ENOENT ? -EHOSTUNREACH : rc;
+}
+
 /* ---- the transaction user --------------------------------------------------------------- */
 
 static void in_dialog_request(struct b2b *b, struct cp_txn *tx, osip_message_t *req)
@@ -2141,6 +2730,15 @@ static void in_dialog_request(struct b2b *b, struct cp_txn *tx, osip_message_t *
 	if (!l) {
 		b->c.no_dialog++;
 		respond_plain(b, tx, 481, "Call/Transaction Does Not Exist", NULL, NULL);
+		return;
+	}
+	if (l->retired) {
+		retired_request(b, l, tx, req);
+		return;
+	}
+	if (l->xfer) {
+		/* the transfer target's dialog is early: nothing of it is handled before its 2xx */
+		respond(tx, cp_dialog_response(&l->dlg, req, 481, NULL));
 		return;
 	}
 	c = l->call;
@@ -2165,6 +2763,10 @@ static void in_dialog_request(struct b2b *b, struct cp_txn *tx, osip_message_t *
 	}
 	if (MSG_IS_INFO(req)) {
 		relay_info(c, l, tx, req);
+		return;
+	}
+	if (MSG_IS_REFER(req)) {
+		on_refer(c, l, tx, req);
 		return;
 	}
 	if (MSG_IS_OPTIONS(req)) {
@@ -2245,6 +2847,8 @@ static void on_ack(void *arg, osip_message_t *ack, const struct cp_sip_peer *fro
 	struct b2b_leg *l = key ? leg_find(b, key) : NULL;
 
 	free(key);
+	if (l && (l->retired || l->xfer))
+		l = NULL;
 	if (l && !l->is_b && l->call->ack_due_b && !l->call->terminating)
 		late_answer_from_a(l->call, ack);
 	if (l && l->ok2xx) {
@@ -2262,8 +2866,14 @@ static void on_response(void *arg, struct cp_txn *tx, osip_message_t *resp)
 
 	if (!l)
 		return;
+	if (l->retired) {
+		retired_response(l->co, l, tx, resp);
+		return;
+	}
 	c = l->call;
-	if (tx == l->invite_tx && l->is_b) {
+	if (l->xfer && tx == l->invite_tx) {
+		xfer_response(c, l, resp);
+	} else if (tx == l->invite_tx && l->is_b) {
 		b_invite_response(c, resp);
 	} else if (tx == l->reinvite_tx) {
 		if (resp->status_code >= 200)
@@ -2308,8 +2918,15 @@ static void on_timeout(void *arg, struct cp_txn *tx)
 
 	if (!l)
 		return;
+	if (l->retired) {
+		retired_gone(l->co, l, tx);
+		return;
+	}
 	c = l->call;
-	if (tx == l->invite_tx && l->is_b) {
+	if (l->xfer && tx == l->invite_tx) {
+		forget(&l->invite_tx);
+		xfer_failed(c, cp_txn_transport_failed(tx) ? 503 : 408, NULL);
+	} else if (tx == l->invite_tx && l->is_b) {
 		int code = cp_txn_transport_failed(tx) ? 503 : 408;
 
 		TG_LOG_CALL(B2B, INFO, call_id_of(c), "b", "%s %s: %d",
@@ -2354,6 +2971,10 @@ static void on_end(void *arg, struct cp_txn *tx)
 
 	if (!l)
 		return;
+	if (l->retired) {
+		retired_gone(l->co, l, tx);
+		return;
+	}
 	if (l->invite_tx == tx)
 		forget(&l->invite_tx);
 	if (l->bye_tx == tx)
@@ -2561,6 +3182,8 @@ void b2b_free(struct b2b *b)
 			break;
 		}
 	}
+	while (b->retired)
+		retired_free(b, b->retired);
 	cp_txn_layer_free(b->txn);
 	b2b_events_free(b->events);
 	tg_hmap_fini(&b->dialogs);

@@ -55,9 +55,11 @@ struct b2b_counters {
 	uint64_t media_timeouts;
 	uint64_t max_duration;
 	uint64_t reinvites;
-	uint64_t info_relayed; /* INFOs passed from one party to the other */
-	uint64_t dtmf_sent;    /* digits the operator sent (b2b_call_dtmf_info) */
-	uint64_t no_dialog;    /* 481 */
+	uint64_t info_relayed;	   /* INFOs passed from one party to the other */
+	uint64_t transfers;	   /* a party replaced by a transfer target that answered */
+	uint64_t transfers_failed; /* the target refused or could not be reached */
+	uint64_t dtmf_sent;	   /* digits the operator sent (b2b_call_dtmf_info) */
+	uint64_t no_dialog;	   /* 481 */
 	uint64_t options;
 	uint64_t cdr_errors;
 };
@@ -150,6 +152,20 @@ bool b2b_dtmf_digits_ok(const char *digits);
  */
 int b2b_call_dtmf_info(struct b2b *b, uint64_t id, bool to_b, const char *digits,
 	unsigned duration_ms, b2b_op_fn fn, void *arg);
+/*
+ * Transfers a call as the operator: the callee's party is replaced by a new leg to target
+ * (keep_a; else the caller's party is), routed by the routing table like a new call from the
+ * party that stays ("2001", "sip:2001@example.com": the host only selects a rule, it is never a
+ * destination). The new leg offers what the replaced party last got; once the target answers it
+ * takes that party's endpoints (SSRC, sequence and timestamp rewritten so the remaining party
+ * sees one stream), the replaced party gets BYE (Reason: "transferred by the operator") and the
+ * remaining one a sendrecv re-offer. fn once decided: 0; -EREMOTEIO with the target's status;
+ * -ETIMEDOUT; -ECONNRESET (the call ended). Else -ENOENT, -EINVAL (target), -EPERM (not
+ * answered, or not connected / on hold), -EBUSY (another operation under way), -EHOSTUNREACH
+ * (no route to the target).
+ */
+int b2b_call_transfer(
+	struct b2b *b, uint64_t id, const char *target, bool keep_a, b2b_op_fn fn, void *arg);
 /* A new routing table for the calls to come (reload); the caller frees the old one after. */
 void b2b_set_routes(struct b2b *b, const struct cp_route_table *routes);
 

@@ -14,7 +14,7 @@
 struct b2b_ctl {
 	struct b2b *b;
 	struct cp_dp *dp;
-	struct cp_ctl_cmd rows[6];
+	struct cp_ctl_cmd rows[7];
 };
 
 /* ---- JSON of a call ---------------------------------------------------------------------- */
@@ -399,6 +399,69 @@ static void call_dtmf(void *arg, struct cp_ctl_req *req, const char *const *args
 		cp_ctl_fail(req, -rc, "call %" PRIu64 ": %s", id, strerror(-rc));
 }
 
+/* ---- call transfer ID TARGET [caller|callee] ------------------------------------------------- */
+
+static void transferred(void *arg, uint64_t id, int status, int sip_code, char leg)
+{
+	struct cp_ctl_req *req = arg;
+
+	switch (status) {
+	case 0:
+		cp_ctl_ok(req, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "replaced",
+				       leg == 'a' ? "caller" : "callee", "state", "connected"));
+		break;
+	case -EREMOTEIO:
+		cp_ctl_fail(req, EREMOTEIO,
+			"call %" PRIu64
+			": the transfer target answered %d; the call goes on as it was",
+			id, sip_code);
+		break;
+	case -ETIMEDOUT:
+		cp_ctl_fail(req, ETIMEDOUT,
+			"call %" PRIu64 ": the transfer target did not answer; the call goes on",
+			id);
+		break;
+	default:
+		cp_ctl_fail(req, ECONNRESET, "call %" PRIu64 " ended meanwhile", id);
+		break;
+	}
+}
+
+static void call_transfer(void *arg, struct cp_ctl_req *req, const char *const *args, unsigned n)
+{
+	struct b2b_ctl *bc = arg;
+	bool keep_a = true;
+	uint64_t id;
+	int rc;
+
+	if (parse_id(args[0], &id) < 0) {
+		cp_ctl_fail(req, EINVAL, "call ID: '%s' is not a call number", args[0]);
+		return;
+	}
+	if (n > 2) {
+		if (!strcmp(args[2], "callee")) {
+			keep_a = false;
+		} else if (strcmp(args[2], "caller")) {
+			cp_ctl_fail(req, EINVAL, "WHO: '%s' is neither caller nor callee", args[2]);
+			return;
+		}
+	}
+	rc = b2b_call_transfer(bc->b, id, args[1], keep_a, transferred, req);
+	if (rc == -ENOENT)
+		cp_ctl_fail(req, ENOENT, "no call %" PRIu64 " (or it is ending)", id);
+	else if (rc == -EINVAL)
+		cp_ctl_fail(req, EINVAL, "TARGET: '%s' is neither a user nor a sip: URI", args[1]);
+	else if (rc == -EHOSTUNREACH)
+		cp_ctl_fail(req, EHOSTUNREACH, "TARGET: no routing rule matches '%s'", args[1]);
+	else if (rc == -EBUSY)
+		cp_ctl_fail(req, EBUSY,
+			"call %" PRIu64 ": another operation is under way; try again", id);
+	else if (rc == -EPERM)
+		cp_ctl_fail(req, EPERM, "call %" PRIu64 " is not connected", id);
+	else if (rc < 0)
+		cp_ctl_fail(req, -rc, "call %" PRIu64 ": %s", id, strerror(-rc));
+}
+
 struct b2b_ctl *b2b_ctl_new(struct cp_ctl *ctl, struct b2b *b, struct cp_dp *dp)
 {
 	struct b2b_ctl *bc = calloc(1, sizeof(*bc));
@@ -473,7 +536,22 @@ struct b2b_ctl *b2b_ctl_new(struct cp_ctl *ctl, struct b2b *b, struct cp_dp *dp)
 		.fn = call_dtmf,
 		.arg = bc,
 	};
-	rc = cp_ctl_register(ctl, bc->rows, 6);
+	bc->rows[6] = (struct cp_ctl_cmd){
+		.words = "call transfer",
+		.usage = "ID TARGET [caller|callee]",
+		.min_args = 2,
+		.max_args = 3,
+		.help = "Transfers a party (the caller unless told otherwise) to TARGET (a user or "
+			"a "
+			"sip: URI, routed by the routing table like a new call): the other party "
+			"is "
+			"replaced by a new leg to TARGET and gets BYE once TARGET answers; media "
+			"stays anchored on the same endpoints. Answers once TARGET answered or "
+			"refused.",
+		.fn = call_transfer,
+		.arg = bc,
+	};
+	rc = cp_ctl_register(ctl, bc->rows, 7);
 	if (rc < 0) {
 		free(bc);
 		errno = -rc;

@@ -10,6 +10,10 @@
 #  - a party's own hold (a relayed re-INVITE with sendonly) moves the state to on-hold and back,
 #    and the operator cannot lift it;
 #  - call dtmf: SIP INFO per digit to either party; a party's INFO relayed to the other;
+#  - transfer: a caller's REFER (202, NOTIFYs with the target's status, the callee connected to
+#    the target on the same endpoints with media relayed, the transferor let go), the operator's
+#    call transfer (the callee replaced, BYE with a Reason), a target that refuses (486: the call
+#    goes on);
 #  - bad requests (already held, not held, unknown call) get a message and exit 1;
 #  - and afterwards nothing is left behind.
 . "$(dirname "$0")/lib.sh"
@@ -24,7 +28,8 @@ SOCK=$WORK/ctl/tollgate.ctl
 start_dp dp --set dataplane.media_address=$APP4 --set dataplane.checksum_offload=false
 media_netns
 start_bg cp ip netns exec "$APP_NS" "$CP" --instance "$INSTANCE" \
-	--set "routing.rules=1*@* => $CALLEE:5090" --set sip.listen=$APP4:5060 \
+	--set "routing.rules=24*@* => $CALLEE:5093, 2*@* => $CALLEE:5092, 1*@* => $CALLEE:5090" \
+	--set sip.listen=$APP4:5060 \
 	--set cdr.path="$CDR" --set controlplane.status_interval=1s \
 	--set controlplane.dp_timeout=10s --set controlplane.control_socket="$SOCK"
 wait_log cp "dataplane up" 10
@@ -204,12 +209,88 @@ wait "$uas_pid" || fail "its callee: $(tail -5 "$WORK/uas5.log")"
 [[ $(grep -c "event=info-answered" "$WORK/uac5.sipp.log") -eq 2 ]] || fail "the INFOs' answers"
 pass "a party's INFO reaches the other party with its body, its 200 comes back"
 
-# 6. bad requests
+# 6. blind transfer by REFER: the caller sends the callee to 2001 (the target plays RTP)
+target() { # target NAME SCENARIO [options] : the transfer target on 5092 (5093 for a refusal)
+	local name=$1 sf=$2
+	shift 2
+	in_peers timeout 60 sipp -sf "$SIPP_DIR/$sf" -i $CALLEE -p "${TPORT:-5092}" -mi $CALLEE \
+		-mp 16100 -m 1 -timeout 50 -nostdin -trace_logs -log_file "$WORK/$name.sipp.log" \
+		"$@" >"$WORK/$name.log" 2>&1 &
+	tgt_pid=$!
+	TG_PIDS+=($tgt_pid)
+}
+target tgt6 uas_answer.xml -set media 1
+in_peers timeout 60 sipp -sf "$SIPP_DIR/uas_answer.xml" -i $CALLEE -p 5090 -mi $CALLEE \
+	-mp 16000 -m 1 -timeout 50 -nostdin -trace_logs -log_file "$WORK/uas6.sipp.log" -rtp_echo \
+	>"$WORK/uas6.log" 2>&1 &
+uas_pid=$!
+TG_PIDS+=($uas_pid)
+sleep 0.5
+in_peers timeout 60 sipp -sf "$SIPP_DIR/uac_refer.xml" "$APP4:5060" -i $CALLER -p 5080 \
+	-mi $CALLER -mp 17000 -m 1 -s 1001 -d 1000 -set target 2001 -timeout 50 -nostdin \
+	-trace_logs -log_file "$WORK/uac6.sipp.log" >"$WORK/uac6.log" 2>&1 ||
+	fail "the transferor: $(tail -5 "$WORK/uac6.log"; cat "$WORK/uac6.sipp.log")"
+grep -q "event=refer status=202" "$WORK/uac6.sipp.log" || fail "no 202 to the REFER"
+[[ $(sed -n 's/.*event=notify sipfrag=\([0-9]*\) state=\([a-z]*\).*/\1\/\2/p' "$WORK/uac6.sipp.log" | tr '\n' ' ') =~ ^100/active\ (180/active\ )?200/terminated\ $ ]] ||
+	fail "the NOTIFYs: $(grep event=notify "$WORK/uac6.sipp.log")"
+grep -q "event=notify .*event-header= \?refer" "$WORK/uac6.sipp.log" || fail "NOTIFY without Event: refer"
+id=$(ctl --json show calls | python3 -c 'import json, sys; c = json.load(sys.stdin); assert len(c) == 1, c; print(c[0]["id"])') ||
+	fail "after the transfer: $(ctl --json show calls)"
+[[ $(field 'c["state"], c["a"]["peer"]') == "connected $CALLEE:5092" ]] ||
+	fail "the target is not in the caller's place: $(field 'c["state"], c["a"]["peer"]')"
+# the target saw the transferee's user calling, from the appliance (topology hiding)
+grep -q "event=invite .*from= \?\(\"[^\"]*\" \)\?<sip:1001@$APP4" "$WORK/tgt6.sipp.log" ||
+	fail "the target's INVITE: $(grep event=invite "$WORK/tgt6.sipp.log" | head -1)"
+# the transferee got a fresh offer
+[[ $(reinvites "$WORK/uas6.sipp.log" uas_answer) == "sendrecv/sendrecv" ]] ||
+	fail "the transferee's re-offer: $(grep event=reinvite "$WORK/uas6.sipp.log")"
+# the target's RTP reaches the transferee (which echoes it back)
+rx0=$(field 'c["media"][0]["a"]["stats"]["packets"]')
+relayed0=$(field 'c["media"][0]["b"]["stats"]["relayed"]')
+sleep 1
+rx1=$(field 'c["media"][0]["a"]["stats"]["packets"]')
+relayed1=$(field 'c["media"][0]["b"]["stats"]["relayed"]')
+((rx1 >= rx0 + 20 && relayed1 >= relayed0 + 20)) ||
+	fail "the target's media: received $rx0 -> $rx1, relayed $relayed0 -> $relayed1"
+hang_up_pids() {
+	ctl call hangup "$id" >/dev/null || fail "call hangup $id"
+	wait "$uas_pid" || fail "the callee did not end cleanly"
+	wait "$tgt_pid" || fail "the target did not end cleanly"
+}
+hang_up_pids
+pass "REFER: 202, NOTIFYs 100 then 200 (Event: refer), the target in the caller's place with the callee's identity and media relayed, a fresh offer to the callee"
+
+# 7. the operator transfers the caller to 2002: the callee is replaced and told why
+target tgt7 uas_answer.xml
+call 7
+ctl --json call transfer "$id" 2002 >"$WORK/xfer.json" || fail "call transfer: $(cat "$WORK/xfer.json")"
+grep -q '"replaced": *"callee"' "$WORK/xfer.json" || fail "call transfer answered: $(cat "$WORK/xfer.json")"
+wait "$uas_pid" || fail "the replaced callee did not end cleanly: $(tail -5 "$WORK/uas7.log")"
+[[ $(field 'c["b"]["peer"]') == "$CALLEE:5092" ]] || fail "the target is not the callee: $(field 'c["b"]')"
+[[ $(reinvites "$WORK/uac7.sipp.log" uac_wait_bye) == "sendrecv/sendrecv" ]] ||
+	fail "the caller's re-offer: $(grep event=reinvite "$WORK/uac7.sipp.log")"
+uas_pid=$tgt_pid
+hang_up 7
+pass "call transfer: the callee replaced by the target (BYE), the caller re-offered, connected"
+
+# 8. a target that refuses: the call goes on
+TPORT=5093 target tgt8 uas_busy.xml
+call 8
+ctl_fails "transfer target answered 486; the call goes on" call transfer "$id" 2400
+wait "$tgt_pid" || fail "the busy target: $(tail -5 "$WORK/tgt8.log")"
+[[ $(field 'c["state"], c["b"]["peer"]') == "connected $CALLEE:5090" ]] ||
+	fail "after a refused transfer: $(field 'c["state"], c["b"]["peer"]')"
+ctl_fails "TARGET: no routing rule matches '9999'" call transfer "$id" 9999
+ctl_fails "WHO: 'both' is neither" call transfer "$id" 2002 both
+hang_up 8
+pass "a refused transfer (486) leaves the call as it was; an unroutable target is refused at once"
+
+# 9. bad requests
 ctl_fails "no call 424242" call hold 424242
 ctl_fails "not a call number" call resume x1
 kill -0 "$cp_pid" || fail "the control plane died"
 
-# 7. nothing left behind
+# 10. nothing left behind
 nothing_left "$SOCK"
-[[ $(wc -l <"$CDR") -eq 5 ]] || fail "records: $(wc -l <"$CDR")"
-pass "bad requests refused with a message; every call over: nothing left, five records"
+[[ $(wc -l <"$CDR") -eq 8 ]] || fail "records: $(wc -l <"$CDR")"
+pass "bad requests refused with a message; every call over: nothing left, eight records"
