@@ -94,8 +94,18 @@ struct b2b_remote {
 	uint8_t dir;
 	uint8_t flags;
 	uint8_t reject;
+	uint8_t te_pt; /* the telephone-event payload type in its SDP, 0: none */
 	uint32_t clock_rate;
 };
+
+/* The telephone-event payload type among a stream's codecs, 0: none */
+static uint8_t te_pt_of(const struct cp_sdp_codec *codecs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (codecs[i].flags & CP_SDP_CF_DTMF)
+			return codecs[i].pt;
+	return 0;
+}
 
 static struct b2b_remote remote_of(const struct cp_sdp_stream *st)
 {
@@ -106,6 +116,7 @@ static struct b2b_remote remote_of(const struct cp_sdp_stream *st)
 		.flags = st->flags,
 		.reject = st->reject,
 		.clock_rate = st->clock_rate,
+		.te_pt = te_pt_of(st->codecs, st->ncodecs),
 	};
 
 	return r;
@@ -131,7 +142,9 @@ enum dp_step {
 };
 
 struct b2b_call {
-	struct tg_hnode node; /* calls by id */
+	struct tg_hnode node;	     /* calls by id */
+	struct tg_hnode invite_node; /* calls by A's Call-ID and From tag (b->invites) */
+	bool invite_indexed;
 	uint64_t id;
 	struct b2b *co; /* the coordinator */
 	struct b2b_leg a, b;
@@ -196,6 +209,9 @@ struct b2b {
 	struct cp_txn_layer *txn;
 	struct tg_hmap dialogs;
 	struct tg_hmap calls;
+	/* calls by their initial INVITE (Call-ID, From tag): one that comes again after our 2xx
+	 * ended its transaction is the same call (RFC 6026), never a new one */
+	struct tg_hmap invites;
 	struct tg_hmap sources; /* struct source: active calls per caller address */
 	uint64_t next_id;
 	unsigned active;
@@ -335,6 +351,82 @@ static struct b2b_leg *leg_find(struct b2b *b, const char *key)
 			return l;
 	}
 	return NULL;
+}
+
+static void respond_plain(struct b2b *b, struct cp_txn *tx, int code, const char *reason,
+	const char *hname, const char *hvalue);
+
+static uint64_t invite_hash(const char *call_id, const char *from_tag)
+{
+	return tg_hash_str(tg_hash_str(tg_hash_str(TG_HASH_SEED, call_id), "|"), from_tag);
+}
+
+static void invite_index(struct b2b *b, struct b2b_call *c)
+{
+	if (!c->a.dlg.call_id || !c->a.dlg.remote_tag)
+		return;
+	tg_hmap_insert(
+		&b->invites, &c->invite_node, invite_hash(c->a.dlg.call_id, c->a.dlg.remote_tag));
+	c->invite_indexed = true;
+}
+
+static void invite_unindex(struct b2b *b, struct b2b_call *c)
+{
+	if (c->invite_indexed)
+		tg_hmap_remove(&b->invites, &c->invite_node);
+	c->invite_indexed = false;
+}
+
+/* The call an INVITE without a To tag already started (same Call-ID and From tag), or NULL */
+static struct b2b_call *invite_seen(struct b2b *b, osip_message_t *req)
+{
+	osip_generic_param_t *tag = NULL;
+	char *call_id = NULL;
+	struct b2b_call *found = NULL;
+	uint64_t h;
+
+	if (!b->invites.count || osip_from_get_tag(req->from, &tag) != 0 || !tag || !tag->gvalue ||
+		osip_call_id_to_str(req->call_id, &call_id) != 0 || !call_id) {
+		osip_free(call_id);
+		return NULL;
+	}
+	h = invite_hash(call_id, tag->gvalue);
+	for (struct tg_hnode *n = tg_hmap_first(&b->invites, h); n && !found;
+		n = tg_hmap_next(n, h)) {
+		struct b2b_call *c =
+			(struct b2b_call *)((char *)n - offsetof(struct b2b_call, invite_node));
+
+		if (!strcmp(c->a.dlg.call_id, call_id) && !strcmp(c->a.dlg.remote_tag, tag->gvalue))
+			found = c;
+	}
+	osip_free(call_id);
+	return found;
+}
+
+/*
+ * The transaction layer's absorb(): the INVITE of a call that exists, with its CSeq, after its
+ * transaction ended with our 2xx (RFC 6026: the caller did not get the 2xx yet). Our own 2xx
+ * retransmissions (on_rtx) answer it; answering each copy as well would echo with a peer that
+ * resends its INVITE on every retransmitted 2xx.
+ */
+static bool absorb_invite(void *arg, const osip_message_t *req)
+{
+	struct b2b *b = arg;
+	struct b2b_call *c = invite_seen(b, (osip_message_t *)req);
+
+	if (!c || !req->cseq || !req->cseq->number ||
+		(uint32_t)strtoul(req->cseq->number, NULL, 10) != c->a.invite_cseq)
+		return false;
+	b->c.invite_retransmissions++;
+	return true;
+}
+
+/* Another INVITE with the Call-ID and From tag of a call that exists: a merged request (RFC
+ * 3261 section 8.2.2.2), 482. */
+static void invite_again(struct b2b *b, struct cp_txn *tx)
+{
+	b->c.merged_requests++;
+	respond_plain(b, tx, 482, "Loop Detected", NULL, NULL);
 }
 
 static uint64_t id_hash(uint64_t id)
@@ -553,6 +645,8 @@ static void ep_send(struct b2b_call *c, uint16_t type, uint64_t key, uint64_t pe
 		m.u.ep.dir = st->dir;
 		m.u.ep.flags = st->flags & TG_EPF_RTCP_MUX;
 		m.u.ep.clock_rate = st->clock_rate;
+		/* its RFC 4733 digits are reported (b2b_dp_event), besides being relayed */
+		m.u.ep.te_pt = st->te_pt;
 	}
 	if (c->co->p.cfg->latch)
 		m.u.ep.flags |= TG_EPF_LATCH;
@@ -626,6 +720,7 @@ static void call_free(struct b2b_call *c)
 	dtmf_finish(c, -ECONNRESET, 0);
 	xfer_abort(c);
 	tg_hmap_remove(&b->calls, &c->node);
+	invite_unindex(b, c);
 	if (!c->terminating)
 		uncount_call(b, c);
 	b->in_memory--;
@@ -1237,7 +1332,10 @@ static void new_call(
 		return;
 	}
 	c->a.invite_tx = tx;
+	c->a.invite_cseq =
+		req->cseq && req->cseq->number ? (uint32_t)strtoul(req->cseq->number, NULL, 10) : 0;
 	cp_txn_set_owner(tx, &c->a);
+	invite_index(b, c);
 	if (b2b_events_wanted(b->events, B2B_EVK_INCOMING, c->id)) {
 		struct b2b_ev e = event_of(c, B2B_EVK_INCOMING);
 
@@ -2049,9 +2147,11 @@ static void relay_info(
 		const char *sig = strcasestr(body->body, "Signal=");
 		const char *dur = strcasestr(body->body, "Duration=");
 
-		if (sig && strchr("0123456789*#ABCDabcd", sig[7]) && sig[7])
+		if (sig && strchr("0123456789*#ABCDabcd", sig[7]) && sig[7]) {
+			b->c.dtmf_received++;
 			publish_dtmf(c, from, (char)toupper((unsigned char)sig[7]), 1, false,
 				dur ? (unsigned)strtoul(dur + 9, NULL, 10) : 0);
+		}
 	}
 	from->info_tx = tx;
 	cp_txn_set_owner(tx, from);
@@ -2126,11 +2226,62 @@ bool b2b_dtmf_digits_ok(const char *digits)
 	return true;
 }
 
-int b2b_call_dtmf_info(struct b2b *b, uint64_t id, bool to_b, const char *digits,
-	unsigned duration_ms, b2b_op_fn fn, void *arg)
+/* The telephone-event payload type leg l agreed to (what we offered or answered it), 0: none */
+static uint8_t leg_te_pt(struct b2b_call *c, const struct b2b_leg *l)
+{
+	struct b2b *b = c->co;
+
+	if (!l->sdp || !c->nmedia || cp_sdp_parse(&b->own_sdp, l->sdp, l->sdp_len, NULL, 0) < 0 ||
+		!b->own_sdp.nmedia)
+		return 0;
+	return te_pt_of(b->own_sdp.media[0].codecs, b->own_sdp.media[0].ncodecs);
+}
+
+static void on_dtmf_reply(struct cp_dp *dp, const struct tg_msg *r, int status, void *arg)
+{
+	struct b2b_call *c = arg;
+
+	(void)dp;
+	if (c->orphan) {
+		if (--c->dp_pending == 0)
+			free(c);
+		return;
+	}
+	if (status == 0 && c->dtmf_leg) {
+		for (const char *p = c->dtmf; *p; p++)
+			publish_dtmf(c, c->dtmf_leg, *p, 0, true, c->dtmf_ms);
+		c->co->c.dtmf_sent += strlen(c->dtmf);
+	}
+	dtmf_finish(c, status, 0);
+	if (c->dp_pending && --c->dp_pending == 0)
+		dp_step_done(c);
+}
+
+/* RFC 4733 events from the endpoint facing leg l, generated by the dataplane */
+static int dtmf_rtp(struct b2b_call *c, struct b2b_leg *l, uint8_t pt)
+{
+	struct cp_dp_dtmf d = {
+		.key = l->is_b ? c->media[0].key_b : c->media[0].key_a,
+		.digits = c->dtmf,
+		.pt = pt,
+		.duration_ms = c->dtmf_ms,
+	};
+	int rc;
+
+	c->dp_pending++;
+	rc = cp_dp_ep_dtmf(c->co->p.dp, &d, on_dtmf_reply, c);
+	if (rc < 0)
+		c->dp_pending--;
+	return rc;
+}
+
+int b2b_call_dtmf(struct b2b *b, uint64_t id, bool to_b, const char *digits,
+	enum b2b_dtmf_method method, unsigned duration_ms, b2b_op_fn fn, void *arg)
 {
 	struct b2b_call *c = call_find(b, id);
 	struct b2b_leg *l;
+	uint8_t pt = 0;
+	int rc;
 
 	if (!c || c->terminating)
 		return -ENOENT;
@@ -2141,12 +2292,30 @@ int b2b_call_dtmf_info(struct b2b *b, uint64_t id, bool to_b, const char *digits
 	l = to_b ? &c->b : &c->a;
 	if (c->dtmf_done || l->info_tx || (to_b ? c->a.info_tx : c->b.info_tx))
 		return -EBUSY;
+	if (method != B2B_DTMF_INFO) {
+		pt = c->media[0].active && cp_dp_is_up(b->p.dp) ? leg_te_pt(c, l) : 0;
+		if (!pt && method == B2B_DTMF_RTP)
+			return -EPROTONOSUPPORT;
+	}
 	snprintf(c->dtmf, sizeof(c->dtmf), "%s", digits);
 	c->dtmf_next = 0;
 	c->dtmf_ms = (uint16_t)(duration_ms ? duration_ms : 100);
 	c->dtmf_leg = l;
 	c->dtmf_done = fn;
 	c->dtmf_arg = arg;
+	if (pt) {
+		rc = dtmf_rtp(c, l, pt);
+		if (rc < 0) {
+			c->dtmf_done = NULL;
+			c->dtmf_leg = NULL;
+		}
+		return rc;
+	}
+	snprintf(c->dtmf, sizeof(c->dtmf), "%s", digits);
+	c->dtmf_next = 0;
+	c->dtmf_ms = (uint16_t)(duration_ms ? duration_ms : 100);
+	c->dtmf_leg = l;
+	c->dtmf_done = fn;
 	b->c.dtmf_sent += strlen(digits);
 	dtmf_send_next(c);
 	return 0;
@@ -2470,6 +2639,8 @@ static void xfer_succeeded(struct b2b_call *c, osip_message_t *resp)
 	/* the replaced party: told (REFER), then let go */
 	if (x->by_refer)
 		xfer_notify(c, pos, resp->status_code, resp->reason_phrase, true);
+	if (!x->gone_b)
+		invite_unindex(b, c); /* the caller's INVITE is not this call's any more */
 	old = retire(b, pos, x->by_refer ? RETIRED_BYE_WAIT_NS : 0);
 	if (old && !x->by_refer)
 		leg_bye(b, old, "SIP;cause=200;text=\"transferred by the operator\"");
@@ -2825,7 +2996,12 @@ static void on_request(
 		return;
 	}
 	if (MSG_IS_INVITE(req)) {
-		new_call(b, tx, req, from);
+		struct b2b_call *c = invite_seen(b, req);
+
+		if (c)
+			invite_again(b, tx);
+		else
+			new_call(b, tx, req, from);
 	} else if (MSG_IS_OPTIONS(req)) {
 		b->c.options++;
 		respond_plain(b, tx, 200, "OK", "Allow", B2B_ALLOW);
@@ -2993,6 +3169,7 @@ static const struct cp_txn_ops txn_ops = {
 	.stray_2xx = on_stray_2xx,
 	.timeout = on_timeout,
 	.end = on_end,
+	.absorb = absorb_invite,
 };
 
 /* ---- the object -------------------------------------------------------------------------- */
@@ -3018,7 +3195,7 @@ struct b2b *b2b_new(const struct b2b_params *p)
 	b->out.buf = b->out_buf;
 	b->out.size = sizeof(b->out_buf);
 	if (tg_hmap_init(&b->dialogs, 1024) < 0 || tg_hmap_init(&b->calls, 1024) < 0 ||
-		tg_hmap_init(&b->sources, 256) < 0) {
+		tg_hmap_init(&b->invites, 1024) < 0 || tg_hmap_init(&b->sources, 256) < 0) {
 		b2b_free(b);
 		return NULL;
 	}
@@ -3188,6 +3365,7 @@ void b2b_free(struct b2b *b)
 	b2b_events_free(b->events);
 	tg_hmap_fini(&b->dialogs);
 	tg_hmap_fini(&b->calls);
+	tg_hmap_fini(&b->invites);
 	tg_hmap_fini(&b->sources); /* empty: each call's end took its count away */
 	free(b);
 }
@@ -3202,8 +3380,20 @@ void b2b_sip_rx(
 
 void b2b_dp_event(struct b2b *b, const struct tg_msg *ev)
 {
+	const struct tg_msg_dtmf *d = cp_dp_event_dtmf(ev);
 	struct b2b_call *c;
 
+	if (d) {
+		/* a digit a party sent in its RTP (the dataplane relayed it too) */
+		c = call_find(b, d->key >> KEY_SHIFT);
+		if (!c || c->terminating)
+			return;
+		b->c.dtmf_received++;
+		TG_LOG_CALL(B2B, INFO, call_id_of(c), d->key & 1 ? "b" : "a",
+			"DTMF %c (%u ms, RTP)", d->digit, d->duration_ms);
+		publish_dtmf(c, d->key & 1 ? &c->b : &c->a, d->digit, 0, false, d->duration_ms);
+		return;
+	}
 	if (ev->type != TG_MSG_MEDIA_TIMEOUT)
 		return;
 	c = call_find(b, ev->u.ep_stats.key >> KEY_SHIFT);

@@ -58,8 +58,13 @@ struct b2b_counters {
 	uint64_t info_relayed;	   /* INFOs passed from one party to the other */
 	uint64_t transfers;	   /* a party replaced by a transfer target that answered */
 	uint64_t transfers_failed; /* the target refused or could not be reached */
-	uint64_t dtmf_sent;	   /* digits the operator sent (b2b_call_dtmf_info) */
+	uint64_t dtmf_sent;	   /* digits the operator sent (b2b_call_dtmf) */
+	uint64_t dtmf_received;	   /* digits a party sent: RFC 4733 (the dataplane saw) or INFO */
 	uint64_t no_dialog;	   /* 481 */
+	/* the INVITE of a call that exists again, after our 2xx ended its transaction (RFC 6026:
+	 * absorbed, our 2xx retransmissions answer it) */
+	uint64_t invite_retransmissions;
+	uint64_t merged_requests; /* another INVITE with a call's Call-ID and From tag: 482 */
 	uint64_t options;
 	uint64_t cdr_errors;
 };
@@ -143,15 +148,24 @@ int b2b_call_hold(struct b2b *b, uint64_t id, bool hold, b2b_op_fn fn, void *arg
 #define B2B_DTMF_MAX 32
 /* Digits DTMF can carry: 1..B2B_DTMF_MAX of 0-9 * # A-D */
 bool b2b_dtmf_digits_ok(const char *digits);
+enum b2b_dtmf_method {
+	B2B_DTMF_AUTO, /* RTP if the leg agreed to telephone-event, else INFO */
+	B2B_DTMF_RTP,  /* RFC 4733 events the dataplane plays into the leg's stream */
+	B2B_DTMF_INFO, /* SIP INFO, application/dtmf-relay */
+};
 /*
- * Sends DTMF to one party (the callee's leg when to_b) as SIP INFO, application/dtmf-relay
- * ("Signal=5", "Duration=ms"; 0: 100 ms), one INFO per digit, each after the last one's 2xx.
- * A connected or held call. fn(arg, ...) once all are sent (0), or at the first refusal
- * (-EREMOTEIO with its status, -ETIMEDOUT), or -ECONNRESET if the call ends first.
- * Else -ENOENT, -EINVAL (digits), -EPERM (not connected), -EBUSY (digits or an INFO under way).
+ * Sends DTMF to one party (the callee's leg when to_b), each digit duration_ms long (0: 100).
+ * RTP: the dataplane plays RFC 4733 events from the endpoint facing that party, in its stream
+ * (SSRC, sequence and timestamp continuous; the audio held back meanwhile), with the
+ * telephone-event payload type that leg agreed to; fn once the dataplane accepted them.
+ * INFO: one INFO per digit ("Signal=5", "Duration=ms"), each after the last one's 2xx; fn once
+ * all are. A connected or held call. fn: 0; -EREMOTEIO (an INFO refused, with its status),
+ * -ETIMEDOUT, -EBUSY (the dataplane still plays digits there), -ECONNRESET (the call ended).
+ * Else -ENOENT, -EINVAL (digits), -EPERM (not connected), -EBUSY (digits or an INFO under way),
+ * -EPROTONOSUPPORT (RTP asked, but the leg has no telephone-event or no media anchored).
  */
-int b2b_call_dtmf_info(struct b2b *b, uint64_t id, bool to_b, const char *digits,
-	unsigned duration_ms, b2b_op_fn fn, void *arg);
+int b2b_call_dtmf(struct b2b *b, uint64_t id, bool to_b, const char *digits,
+	enum b2b_dtmf_method method, unsigned duration_ms, b2b_op_fn fn, void *arg);
 /*
  * Transfers a call as the operator: the callee's party is replaced by a new leg to target
  * (keep_a; else the caller's party is), routed by the routing table like a new call from the

@@ -344,8 +344,8 @@ static void dtmf_sent(void *arg, uint64_t id, int status, int sip_code, char leg
 
 	switch (status) {
 	case 0:
-		cp_ctl_ok(req, json_pack("{s:I, s:s, s:s}", "id", (json_int_t)id, "to",
-				       leg == 'a' ? "caller" : "callee", "method", "info"));
+		cp_ctl_ok(req, json_pack("{s:I, s:s}", "id", (json_int_t)id, "to",
+				       leg == 'a' ? "caller" : "callee"));
 		break;
 	case -EREMOTEIO:
 		cp_ctl_fail(req, EREMOTEIO, "call %" PRIu64 ": %s answered %d to an INFO", id, who,
@@ -357,8 +357,13 @@ static void dtmf_sent(void *arg, uint64_t id, int status, int sip_code, char leg
 	case -ECONNRESET:
 		cp_ctl_fail(req, ECONNRESET, "call %" PRIu64 " ended meanwhile", id);
 		break;
+	case -EBUSY:
+		cp_ctl_fail(req, EBUSY, "call %" PRIu64 ": the dataplane still plays digits to %s",
+			id, who);
+		break;
 	default:
-		cp_ctl_fail(req, -status, "call %" PRIu64 ": %s", id, strerror(-status));
+		cp_ctl_fail(req, -status, "call %" PRIu64 ": the dataplane refused: %s", id,
+			strerror(-status));
 		break;
 	}
 }
@@ -366,6 +371,7 @@ static void dtmf_sent(void *arg, uint64_t id, int status, int sip_code, char leg
 static void call_dtmf(void *arg, struct cp_ctl_req *req, const char *const *args, unsigned n)
 {
 	struct b2b_ctl *bc = arg;
+	enum b2b_dtmf_method method = B2B_DTMF_AUTO;
 	bool to_b = true;
 	uint64_t id;
 	int rc;
@@ -387,7 +393,17 @@ static void call_dtmf(void *arg, struct cp_ctl_req *req, const char *const *args
 			return;
 		}
 	}
-	rc = b2b_call_dtmf_info(bc->b, id, to_b, args[1], 0, dtmf_sent, req);
+	if (n > 3) {
+		if (!strcmp(args[3], "rtp")) {
+			method = B2B_DTMF_RTP;
+		} else if (!strcmp(args[3], "info")) {
+			method = B2B_DTMF_INFO;
+		} else {
+			cp_ctl_fail(req, EINVAL, "HOW: '%s' is neither rtp nor info", args[3]);
+			return;
+		}
+	}
+	rc = b2b_call_dtmf(bc->b, id, to_b, args[1], method, 0, dtmf_sent, req);
 	if (rc == -ENOENT)
 		cp_ctl_fail(req, ENOENT, "no call %" PRIu64 " (or it is ending)", id);
 	else if (rc == -EBUSY)
@@ -395,6 +411,11 @@ static void call_dtmf(void *arg, struct cp_ctl_req *req, const char *const *args
 			id);
 	else if (rc == -EPERM)
 		cp_ctl_fail(req, EPERM, "call %" PRIu64 " is not connected", id);
+	else if (rc == -EPROTONOSUPPORT)
+		cp_ctl_fail(req, EPROTONOSUPPORT,
+			"call %" PRIu64 ": the %s did not agree to telephone-event (RFC 4733); "
+			"use info",
+			id, to_b ? "callee" : "caller");
 	else if (rc < 0)
 		cp_ctl_fail(req, -rc, "call %" PRIu64 ": %s", id, strerror(-rc));
 }
@@ -527,12 +548,14 @@ struct b2b_ctl *b2b_ctl_new(struct cp_ctl *ctl, struct b2b *b, struct cp_dp *dp)
 	};
 	bc->rows[5] = (struct cp_ctl_cmd){
 		.words = "call dtmf",
-		.usage = "ID DIGITS [caller|callee]",
+		.usage = "ID DIGITS [caller|callee] [rtp|info]",
 		.min_args = 2,
-		.max_args = 3,
-		.help = "Sends DTMF digits (0-9 * # A-D, up to 32) to one party, the callee unless "
-			"told otherwise: one SIP INFO per digit (application/dtmf-relay, 100 ms), "
-			"each after the previous one's 2xx. Answers once all are accepted.",
+		.max_args = 4,
+		.help = "Sends DTMF digits (0-9 * # A-D, up to 32, 100 ms each) to one party, the "
+			"callee unless told otherwise: as RFC 4733 events the dataplane plays in "
+			"that party's RTP stream (when its leg agreed to telephone-event), else as "
+			"SIP INFO (application/dtmf-relay), one per digit after the previous one's "
+			"2xx. rtp or info forces the way. Answers once the digits are accepted.",
 		.fn = call_dtmf,
 		.arg = bc,
 	};

@@ -27,7 +27,7 @@
 #include "tg_msg.h"
 
 #define TG_CHAN_MAGIC 0x314e484343474f54ULL /* "TOGCCHN1" little-endian */
-#define TG_CHAN_LAYOUT_VERSION 2
+#define TG_CHAN_LAYOUT_VERSION 3
 #define TG_CHAN_MAX_CMD_RINGS 16
 #define TG_CHAN_NAME_MAX 32
 

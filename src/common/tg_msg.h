@@ -31,7 +31,9 @@
 	X(EP_LINK, 12, "ep-link")                                                                  \
 	X(EP_DELETE, 13, "ep-delete")                                                              \
 	X(EP_STATS, 14, "ep-stats")                                                                \
-	X(MEDIA_TIMEOUT, 20, "media-timeout")
+	X(EP_DTMF, 15, "ep-dtmf")                                                                  \
+	X(MEDIA_TIMEOUT, 20, "media-timeout")                                                      \
+	X(DTMF, 21, "dtmf")
 
 enum tg_msg_type {
 	TG_MSG_NONE = 0,
@@ -92,7 +94,10 @@ struct tg_addr {
  *  - EP_CREATE: port_id, local (family; address zero = the port's own; port 0 = any free even
  *    port in the range), dir, flags, clock_rate. Reply: ep_id and the local address and port.
  *  - EP_UPDATE: remote (zero family = unknown yet), remote_rtcp_port (0 = remote.port + 1),
- *    dir, flags, out_ssrc, pt_in/pt_out (payload type mapping toward this remote, 0xff = none).
+ *    dir, flags, out_ssrc, pt_in/pt_out (payload type mapping toward this remote, 0xff = none),
+ *    te_pt (the telephone-event payload type the remote sends: its RFC 4733 DTMF events are
+ *    reported as DTMF events; 0 = none, so a sender that does not know the field asks for
+ *    nothing, and 0xff = none as for pt_in/pt_out: PT 0 is PCMU and 128+ is no payload type).
  *  - EP_LINK: relay between key and peer_key (peer_key 0 unlinks key).
  *  - EP_DELETE, EP_STATS: reply with the endpoint's statistics (struct tg_msg_ep_stats).
  */
@@ -110,6 +115,8 @@ struct tg_msg_ep {
 	uint8_t pt_out;
 	struct tg_addr local;
 	struct tg_addr remote;
+	uint8_t te_pt; /* EP_UPDATE: telephone-event PT of the remote, 1-127; 0 or 0xff = none */
+	uint8_t pad[3];
 };
 
 /* Statistics of one endpoint, in EP_STATS / EP_DELETE replies and MEDIA_TIMEOUT events. */
@@ -134,6 +141,84 @@ struct tg_msg_ep_stats {
 	uint16_t pad;
 };
 
+/*
+ * DTMF (RFC 4733 telephone-event, events 0-15): the digits '0'-'9', '*', '#', 'A'-'D' (lower
+ * case accepted) and their event codes. -1 / '?' for anything else.
+ */
+#define TG_DTMF_DIGITS_MAX 32
+
+static inline int tg_dtmf_event(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	switch (c) {
+	case '*':
+		return 10;
+	case '#':
+		return 11;
+	case 'A':
+	case 'a':
+		return 12;
+	case 'B':
+	case 'b':
+		return 13;
+	case 'C':
+	case 'c':
+		return 14;
+	case 'D':
+	case 'd':
+		return 15;
+	default:
+		return -1;
+	}
+}
+
+static inline char tg_dtmf_digit(unsigned event)
+{
+	return event < 16 ? "0123456789*#ABCD"[event] : '?';
+}
+
+/*
+ * EP_DTMF: the dataplane sends 'digits' from endpoint 'key' to its remote as RFC 4733 events
+ * (one packet every 20 ms, the end packet three times, relayed audio toward the remote held back
+ * while an event plays; SSRC, sequence numbers and timestamps continue the stream the remote
+ * gets). The reply comes once the digits are accepted: status 0 and play_ms, the time from
+ * then to the last packet; -ENOENT unknown key, -EINVAL a bad digit, count, pt, volume or
+ * duration, -ENOTCONN no remote to send to yet (or the direction does not send), -EBUSY digits
+ * still playing on that endpoint (not queued: the control plane asks again after play_ms),
+ * -ENOBUFS the playing worker's job ring is full. Sending it twice plays the digits twice, unless
+ * the first still plays (-EBUSY).
+ */
+struct tg_msg_ep_dtmf {
+	uint64_t key;
+	uint16_t duration_ms; /* of each digit; 0 = 100; at most 65535 clock units (8191 ms) */
+	uint16_t gap_ms;      /* between digits; 0 = 50; at most 10000 */
+	uint8_t pt;	      /* telephone-event payload type toward the remote, 1-127 */
+	uint8_t volume;	      /* dBm0 below zero, 1-63; 0 = 10 */
+	uint8_t n_digits;     /* 1-TG_DTMF_DIGITS_MAX */
+	uint8_t pad;
+	char digits[TG_DTMF_DIGITS_MAX]; /* n_digits of them, no terminator needed */
+	uint32_t play_ms;		 /* reply */
+	uint32_t pad2;
+};
+
+/*
+ * DTMF: unsolicited, one per digit the remote of endpoint 'key' sent as RFC 4733 events of the
+ * endpoint's te_pt (EP_UPDATE), when the digit ends: its end packet arrived (end = 1; the three
+ * end copies and repeated packets of the same event give one report), or it was reported
+ * without one (end = 0: a new event started, or nothing of it came for 500 ms).
+ */
+struct tg_msg_dtmf {
+	uint64_t key;
+	uint32_t duration_ms; /* the event's duration field, in ms of the endpoint's clock rate */
+	uint32_t timestamp;   /* the event's RTP timestamp */
+	char digit;	      /* '0'-'9', '*', '#', 'A'-'D' */
+	uint8_t event;	      /* its RFC 4733 event code, 0-15 */
+	uint8_t volume;	      /* dBm0 below zero, 0-63 */
+	uint8_t end;	      /* 1: ended by its end packet */
+	uint32_t pad;
+};
+
 struct tg_msg {
 	uint16_t type;	 /* enum tg_msg_type */
 	uint16_t flags;	 /* TG_MSGF_* */
@@ -146,11 +231,14 @@ struct tg_msg {
 		struct tg_msg_ping ping;
 		struct tg_msg_ep ep;
 		struct tg_msg_ep_stats ep_stats;
+		struct tg_msg_ep_dtmf ep_dtmf;
+		struct tg_msg_dtmf dtmf;
 		uint8_t raw[TG_MSG_BODY_SIZE];
 	} u;
 };
 
 static_assert(sizeof(struct tg_msg) == TG_MSG_SIZE, "channel message size is part of the ABI");
+static_assert(sizeof(struct tg_msg_ep) == 80, "tg_msg_ep: te_pt took a padding byte");
 static_assert(sizeof(struct tg_msg) % 4 == 0, "rte_ring elements are multiples of 4 bytes");
 
 const char *tg_msg_type_name(uint16_t type);

@@ -20,7 +20,8 @@
 	X(unlinked, "the endpoint is not linked to a peer yet")                                    \
 	X(no_remote, "the peer's remote address is not known yet")                                 \
 	X(no_neighbor, "no MAC known for the peer's remote yet")                                   \
-	X(no_room, "no headroom to rewrite the headers")
+	X(no_room, "no headroom to rewrite the headers")                                           \
+	X(dtmf_playing, "RTP toward a remote held back while the dataplane plays it a DTMF event")
 
 #define TG_DP_LCORE_COUNTERS(X)                                                                    \
 	X(polls, "RX polls of all queues")                                                         \
@@ -37,7 +38,13 @@
 	X(exc_from_kernel, "packets the kernel sent out through the port")                         \
 	X(cmds, "channel commands handled by this lcore")                                          \
 	X(evt_full, "events this lcore could not queue to the control plane")                      \
-	X(endpoints, "media endpoints in use (the main lcore's: a gauge, 0 on workers)")
+	X(endpoints, "media endpoints in use (the main lcore's: a gauge, 0 on workers)")           \
+	X(dtmf_sent, "RFC 4733 event packets the dataplane made (EP_DTMF)")                        \
+	X(dtmf_unsent, "RFC 4733 event packets not sent: no remote, MAC or mbuf at the time")      \
+	X(dtmf_played, "digit strings played to the end (EP_DTMF)")                                \
+	X(dtmf_detected, "digits received as RFC 4733 events and reported (DTMF events)")          \
+	X(dtmf_bad, "telephone-event payloads left out of detection: short, event > 15, ...")      \
+	X(dtmf_evt_lost, "DTMF events not reported: over the endpoint's rate, or the outbox full")
 
 /* X(name, help) — per port, copied from the driver's counters by the main lcore */
 #define TG_DP_PORT_COUNTERS(X)                                                                     \

@@ -395,6 +395,65 @@ static uint64_t dp_poll(struct cp_loop *l, void *arg)
 	return dp->in_flight || backlog ? IN_FLIGHT_POLL_NS : UINT64_MAX;
 }
 
+void cp_dp_ep_update_msg(struct tg_msg *m, const struct cp_dp_ep_update *u)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = TG_MSG_EP_UPDATE;
+	m->u.ep.key = u->key;
+	m->u.ep.remote = u->remote;
+	m->u.ep.remote_rtcp_port = u->remote_rtcp_port;
+	m->u.ep.dir = u->dir;
+	m->u.ep.flags = u->flags;
+	m->u.ep.clock_rate = u->clock_rate;
+	m->u.ep.out_ssrc = u->out_ssrc;
+	m->u.ep.pt_in = u->pt_in;
+	m->u.ep.pt_out = u->pt_out;
+	m->u.ep.te_pt = u->te_pt;
+}
+
+int cp_dp_ep_update(struct cp_dp *dp, const struct cp_dp_ep_update *u, cp_dp_reply_fn fn, void *arg)
+{
+	struct tg_msg m;
+
+	cp_dp_ep_update_msg(&m, u);
+	return cp_dp_request(dp, 0, &m, fn, arg);
+}
+
+int cp_dp_ep_dtmf_msg(struct tg_msg *m, const struct cp_dp_dtmf *d)
+{
+	const size_t n = d->digits ? strnlen(d->digits, TG_DTMF_DIGITS_MAX + 1) : 0;
+
+	memset(m, 0, sizeof(*m));
+	if (n == 0 || n > TG_DTMF_DIGITS_MAX || d->pt == 0 || d->pt > 127 || d->volume > 63 ||
+		d->duration_ms > UINT16_MAX || d->gap_ms > UINT16_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (tg_dtmf_event(d->digits[i]) < 0)
+			return -EINVAL;
+	m->type = TG_MSG_EP_DTMF;
+	m->u.ep_dtmf.key = d->key;
+	m->u.ep_dtmf.pt = d->pt;
+	m->u.ep_dtmf.duration_ms = (uint16_t)d->duration_ms;
+	m->u.ep_dtmf.gap_ms = (uint16_t)d->gap_ms;
+	m->u.ep_dtmf.volume = (uint8_t)d->volume;
+	m->u.ep_dtmf.n_digits = (uint8_t)n;
+	memcpy(m->u.ep_dtmf.digits, d->digits, n);
+	return 0;
+}
+
+int cp_dp_ep_dtmf(struct cp_dp *dp, const struct cp_dp_dtmf *d, cp_dp_reply_fn fn, void *arg)
+{
+	struct tg_msg m;
+	int rc = cp_dp_ep_dtmf_msg(&m, d);
+
+	return rc < 0 ? rc : cp_dp_request(dp, 0, &m, fn, arg);
+}
+
+const struct tg_msg_dtmf *cp_dp_event_dtmf(const struct tg_msg *ev)
+{
+	return ev->type == TG_MSG_DTMF && !(ev->flags & TG_MSGF_REPLY) ? &ev->u.dtmf : NULL;
+}
+
 bool cp_dp_is_up(const struct cp_dp *dp)
 {
 	return dp->up;

@@ -70,6 +70,61 @@ void cp_dp_free(struct cp_dp *dp);
  */
 int cp_dp_request(struct cp_dp *dp, unsigned ring, struct tg_msg *m, cp_dp_reply_fn fn, void *arg);
 
+/*
+ * Endpoint helpers: each builds the command tg_msg.h describes and sends it on ring 0 (the main
+ * lcore owns the flow table) with cp_dp_request()'s contract: fn is called once, later; the
+ * return is 0 or cp_dp_request()'s error, or -EINVAL for a request the helper refuses itself.
+ */
+
+/* EP_UPDATE: what signalling says about an endpoint's remote. */
+struct cp_dp_ep_update {
+	uint64_t key;
+	struct tg_addr remote;	   /* family 0: not known yet */
+	uint16_t remote_rtcp_port; /* 0: remote.port + 1 (the RTP port with TG_EPF_RTCP_MUX) */
+	uint8_t dir;		   /* TG_DIR_* */
+	uint8_t flags;		   /* TG_EPF_* */
+	uint32_t clock_rate;	   /* 0: unchanged (8000 from EP_CREATE) */
+	uint32_t out_ssrc;	   /* with TG_EPF_REWRITE_RTP */
+	uint8_t pt_in;		   /* payload-type mapping toward the remote: pt_in -> pt_out; */
+	uint8_t pt_out;		   /* 0xff = none (0 is PCMU) */
+	uint8_t te_pt;		   /* telephone-event PT the remote sends (SDP's
+				      a=rtpmap:N telephone-event/8000): its RFC 4733 digits come
+				      as DTMF events; 0 = none */
+};
+
+/* Fills m with the EP_UPDATE u describes. */
+void cp_dp_ep_update_msg(struct tg_msg *m, const struct cp_dp_ep_update *u);
+int cp_dp_ep_update(
+	struct cp_dp *dp, const struct cp_dp_ep_update *u, cp_dp_reply_fn fn, void *arg);
+
+/*
+ * EP_DTMF: the dataplane sends 'digits' from endpoint 'key' to its remote as RFC 4733 events.
+ * The reply (fn) comes once they are accepted: status 0 and reply->u.ep_dtmf.play_ms (the time
+ * they take); -ENOENT, -EINVAL, -ENOTCONN (no remote yet), -EBUSY (digits still play there:
+ * ask again after play_ms), -ENOBUFS (the dataplane's players are full).
+ */
+struct cp_dp_dtmf {
+	uint64_t key;
+	const char *digits;   /* '0'-'9' '*' '#' 'A'-'D', 1 to TG_DTMF_DIGITS_MAX of them */
+	uint8_t pt;	      /* telephone-event PT toward the remote (its SDP's), 1-127 */
+	unsigned duration_ms; /* of each digit; 0 = 100 */
+	unsigned gap_ms;      /* between digits; 0 = 50 */
+	unsigned volume;      /* dBm0 below zero, 1-63; 0 = 10 */
+};
+
+/* Fills m with the EP_DTMF d describes: 0, or -EINVAL (digits, pt, volume or a time out of
+ * range: the dataplane would refuse it too). */
+int cp_dp_ep_dtmf_msg(struct tg_msg *m, const struct cp_dp_dtmf *d);
+int cp_dp_ep_dtmf(struct cp_dp *dp, const struct cp_dp_dtmf *d, cp_dp_reply_fn fn, void *arg);
+
+/*
+ * Unsolicited events reach the cp_dp_event_fn given to cp_dp_new(), whatever their type:
+ * MEDIA_TIMEOUT (ev->u.ep_stats), DTMF (one per digit the remote of an endpoint with a te_pt
+ * sent, when it ends: ev->u.dtmf, or this helper), and types a newer dataplane may add, which
+ * an owner ignores. Returns the DTMF body of ev, or NULL when ev is not a DTMF event.
+ */
+const struct tg_msg_dtmf *cp_dp_event_dtmf(const struct tg_msg *ev);
+
 bool cp_dp_is_up(const struct cp_dp *dp);
 const struct cp_dp_info *cp_dp_info(const struct cp_dp *dp);
 const struct cp_dp_counters *cp_dp_counters(const struct cp_dp *dp);

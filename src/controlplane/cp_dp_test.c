@@ -2,7 +2,9 @@
 /*
  * The dataplane client against a second process that owns the channel and answers like the
  * dataplane's command path: HELLO, PING per ring, a pause to fill the rings, a request it never
- * answers, a crash and a clean restart. The real tollgate-dp is driven by tests/integration.
+ * answers, a crash and a clean restart; the endpoint helpers (EP_UPDATE with a telephone-event
+ * PT, EP_DTMF) and DTMF events delivered to the owner. The real tollgate-dp is driven by
+ * tests/integration.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -28,6 +30,27 @@
 #define IGNORED_SEQ 0xdeadu
 
 static char instance[32];
+
+/* EP_DTMF as the dataplane would take it on ring 0 (the digits come back in play_ms for the
+ * test to see), then one DTMF event per digit, as if the remote had sent them back. */
+static void dtmf_answer(struct tg_chan *ch, struct tg_msg *r, unsigned ring)
+{
+	const struct tg_msg_ep_dtmf q = r->u.ep_dtmf;
+
+	r->status = ring != 0 ? -EINVAL : q.key == 404 ? -ENOENT : 0;
+	r->u.ep_dtmf.play_ms = q.n_digits * 150u + q.duration_ms + q.gap_ms + q.volume + q.pt;
+	for (unsigned i = 0; r->status == 0 && i < q.n_digits; i++) {
+		struct tg_msg ev = {.type = TG_MSG_DTMF, .dp_gen = tg_chan_generation(ch)};
+
+		ev.u.dtmf.key = q.key;
+		ev.u.dtmf.digit = q.digits[i];
+		ev.u.dtmf.event = (uint8_t)tg_dtmf_event(q.digits[i]);
+		ev.u.dtmf.duration_ms = 100;
+		ev.u.dtmf.end = 1;
+		while (tg_chan_evt_send(ch, &ev, 1) != 1)
+			usleep(100);
+	}
+}
 
 /* The other process: answers on every ring for at most 'life_ms', after 'pause_ms' of deafness. */
 static void responder(unsigned pause_ms, unsigned life_ms)
@@ -62,6 +85,10 @@ static void responder(unsigned pause_ms, unsigned life_ms)
 					m[k].u.hello.n_lcores = 2;
 					m[k].u.hello.n_ports = 1;
 					m[k].u.hello.dp_pid = (uint32_t)getpid();
+				} else if (m[k].type == TG_MSG_EP_DTMF) {
+					dtmf_answer(ch, &m[k], r);
+				} else if (m[k].type == TG_MSG_EP_UPDATE) {
+					/* echoed: the test reads te_pt back */
 				} else {
 					m[k].u.ping.lcore_id = r;
 				}
@@ -354,14 +381,158 @@ static void test_crash_then_restart(void **state)
 	reap(pid);
 }
 
+/* ---- endpoint helpers and DTMF events ---- */
+
+struct dtmf_ctx {
+	struct ctx c;
+	unsigned dtmf_events, other_events;
+	char digits[TG_DTMF_DIGITS_MAX + 1];
+	int status;
+	uint32_t play_ms;
+	uint8_t te_pt;
+};
+
+static void on_dtmf_event(struct cp_dp *dp, const struct tg_msg *ev, void *arg)
+{
+	struct dtmf_ctx *d = arg;
+	const struct tg_msg_dtmf *m = cp_dp_event_dtmf(ev);
+
+	if (!m) {
+		d->other_events++;
+		return;
+	}
+	assert_int_equal(m->key, 42);
+	assert_int_equal(m->event, tg_dtmf_event(m->digit));
+	if (d->dtmf_events < TG_DTMF_DIGITS_MAX)
+		d->digits[d->dtmf_events] = m->digit;
+	d->dtmf_events++;
+}
+
+static void on_ep_reply(struct cp_dp *dp, const struct tg_msg *r, int status, void *arg)
+{
+	struct dtmf_ctx *d = arg;
+
+	d->c.replies++;
+	d->status = status;
+	if (r && r->type == TG_MSG_EP_DTMF)
+		d->play_ms = r->u.ep_dtmf.play_ms;
+	if (r && r->type == TG_MSG_EP_UPDATE)
+		d->te_pt = r->u.ep.te_pt;
+}
+
+static unsigned want_dtmf;
+static bool have_dtmf(struct ctx *c)
+{
+	return ((struct dtmf_ctx *)c)->dtmf_events >= want_dtmf && c->replies >= want_replies;
+}
+
+static void test_ep_helpers_and_dtmf_events(void **state)
+{
+	struct cp_dp_params p = {
+		.instance = instance,
+		.dp_timeout_ns = 300 * TG_NS_PER_MS,
+		.request_timeout_ns = 400 * TG_NS_PER_MS,
+		.check_interval_ns = 20 * TG_NS_PER_MS,
+		.backlog_max = 100,
+	};
+	struct cp_dp_ep_update u = {.key = 42,
+		.dir = TG_DIR_RECV | TG_DIR_SEND,
+		.pt_in = 0xff,
+		.pt_out = 0xff,
+		.te_pt = 101,
+		.clock_rate = 8000};
+	struct cp_dp_dtmf d = {.key = 42,
+		.digits = "1#9*",
+		.pt = 101,
+		.duration_ms = 120,
+		.gap_ms = 60,
+		.volume = 12};
+	struct tg_msg m;
+	struct dtmf_ctx x;
+	pid_t pid;
+
+	memset(&x, 0, sizeof(x));
+	x.c.in_order = true;
+	x.c.loop = cp_loop_new();
+	x.c.dp = cp_dp_new(x.c.loop, &p, on_state, on_dtmf_event, &x);
+	assert_non_null(x.c.dp);
+	cp_timer_init(&x.c.tick, tick, &x.c);
+	/* what the helpers build */
+	cp_dp_ep_update_msg(&m, &u);
+	assert_int_equal(m.type, TG_MSG_EP_UPDATE);
+	assert_int_equal(m.u.ep.key, 42);
+	assert_int_equal(m.u.ep.te_pt, 101);
+	assert_int_equal(m.u.ep.pt_in, 0xff);
+	assert_int_equal(m.u.ep.clock_rate, 8000);
+	assert_int_equal(cp_dp_ep_dtmf_msg(&m, &d), 0);
+	assert_int_equal(m.type, TG_MSG_EP_DTMF);
+	assert_int_equal(m.u.ep_dtmf.n_digits, 4);
+	assert_memory_equal(m.u.ep_dtmf.digits, "1#9*", 4);
+	assert_int_equal(m.u.ep_dtmf.duration_ms, 120);
+	assert_int_equal(m.u.ep_dtmf.gap_ms, 60);
+	assert_int_equal(m.u.ep_dtmf.volume, 12);
+	assert_int_equal(m.u.ep_dtmf.pt, 101);
+	/* refused here, before the channel: the dataplane would refuse them too */
+	{
+		struct cp_dp_dtmf bad = d;
+		const char *digits[] = {
+			"", "12X", "1 2", "012345678901234567890123456789012", NULL};
+
+		for (int i = 0; i < 5; i++) {
+			bad.digits = digits[i];
+			assert_int_equal(cp_dp_ep_dtmf(x.c.dp, &bad, on_ep_reply, &x), -EINVAL);
+		}
+		bad = d;
+		bad.pt = 0;
+		assert_int_equal(cp_dp_ep_dtmf_msg(&m, &bad), -EINVAL);
+		bad.pt = 128;
+		assert_int_equal(cp_dp_ep_dtmf_msg(&m, &bad), -EINVAL);
+		bad = d;
+		bad.volume = 64;
+		assert_int_equal(cp_dp_ep_dtmf_msg(&m, &bad), -EINVAL);
+		bad = d;
+		bad.duration_ms = 70000;
+		assert_int_equal(cp_dp_ep_dtmf_msg(&m, &bad), -EINVAL);
+		bad = d;
+		bad.digits = "0123456789*#ABCDabcd0123456789*#";
+		assert_int_equal(cp_dp_ep_dtmf_msg(&m, &bad), 0);
+	}
+	/* the dataplane is not there yet */
+	assert_int_equal(cp_dp_ep_dtmf(x.c.dp, &d, on_ep_reply, &x), -ENOTCONN);
+	pid = start_responder(0, 10000);
+	assert_true(run_until(&x.c, is_up, 3000));
+
+	assert_int_equal(cp_dp_ep_update(x.c.dp, &u, on_ep_reply, &x), 0);
+	assert_int_equal(cp_dp_ep_dtmf(x.c.dp, &d, on_ep_reply, &x), 0);
+	want_replies = 2;
+	want_dtmf = 4;
+	assert_true(run_until(&x.c, have_dtmf, 3000));
+	assert_int_equal(x.te_pt, 101);
+	assert_int_equal(x.status, 0);
+	assert_int_equal(x.play_ms, 4 * 150 + 120 + 60 + 12 + 101); /* the fields arrived */
+	assert_string_equal(x.digits, "1#9*");
+	assert_int_equal(x.other_events, 0);
+	/* a refusal reaches the callback */
+	d.key = 404;
+	assert_int_equal(cp_dp_ep_dtmf(x.c.dp, &d, on_ep_reply, &x), 0);
+	want_replies = 3;
+	assert_true(run_until(&x.c, have_dtmf, 3000));
+	assert_int_equal(x.status, -ENOENT);
+	assert_int_equal(x.dtmf_events, 4);
+	ctx_fini(&x.c);
+	reap(pid);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_up_and_replies_matched, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_backpressure_keeps_every_command, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_backpressure_keeps_every_command, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_backlog_limit_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unanswered_request_times_out, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_then_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ep_helpers_and_dtmf_events, setup, teardown),
 	};
 
 	tg_log_set_level("all", "err");

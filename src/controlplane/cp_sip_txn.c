@@ -789,6 +789,12 @@ static void rx_request(struct cp_txn_layer *x, osip_message_t *m, const struct c
 		return;
 	}
 	type = MSG_IS_INVITE(m) ? RCV_REQINVITE : MSG_IS_ACK(m) ? RCV_REQACK : RCV_REQUEST;
+	if (!tx && type == RCV_REQINVITE && x->ops.absorb && x->ops.absorb(x->arg, m)) {
+		free(key);
+		x->c.retransmissions_absorbed++;
+		osip_message_free(m);
+		return;
+	}
 	if (!tx && type == RCV_REQACK) {
 		/* the ACK for a 2xx is a transaction of its own: the dialog's business */
 		free(key);

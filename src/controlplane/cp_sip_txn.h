@@ -51,6 +51,10 @@ struct cp_txn_ops {
 	 * completed record does that until the last timer, so after cp_txn_respond() with a final
 	 * response the transaction may be gone. */
 	void (*end)(void *arg, struct cp_txn *tx);
+	/* Optional: an INVITE that matches no transaction is shown here first; true drops it as a
+	 * retransmission (RFC 6026: the INVITE of a call the TU already answered 2xx, whose
+	 * server transaction ended with that 2xx; the TU's own 2xx retransmissions answer it). */
+	bool (*absorb)(void *arg, const osip_message_t *invite);
 };
 
 struct cp_txn_counters {

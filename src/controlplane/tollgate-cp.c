@@ -111,9 +111,12 @@ static const struct cp_ctl_counter call_counters[] = {
 	CALLS(reinvites),
 	CALLS(info_relayed),
 	CALLS(dtmf_sent),
+	CALLS(dtmf_received),
 	CALLS(transfers),
 	CALLS(transfers_failed),
 	CALLS(no_dialog),
+	CALLS(invite_retransmissions),
+	CALLS(merged_requests),
 	CALLS(options),
 	CALLS(cdr_errors),
 };

@@ -31,6 +31,13 @@
 #define DP_REPLY_BACKLOG 32
 /* packets an lcore buffers per TX port before it must send */
 #define DP_TX_BUF (2 * DP_BURST)
+/* DTMF, per worker: digit strings played at once, its job ring (a power of two, one slot
+ * unused), received events waiting for their end (timeout list), DTMF events held until the
+ * end of a loop pass */
+#define DP_DTMF_PLAYERS 64
+#define DP_DTMF_JOBS 64
+#define DP_DTMF_WATCH 64
+#define DP_EVT_OUTBOX 16
 
 struct dp_app;
 
@@ -42,6 +49,23 @@ struct dp_rxq {
 struct dp_txbuf {
 	uint16_t n;
 	struct rte_mbuf *pkts[DP_TX_BUF];
+};
+
+/* A digit string a worker plays: made by the main lcore (EP_DTMF), passed by value through the
+ * worker's job ring, then the worker's until its last packet or until the endpoint's dtmf_req
+ * is no longer 'job' (deleted, re-created). */
+struct dp_dtmf_player {
+	uint64_t key;
+	uint32_t ep;
+	uint32_t job;
+	struct dp_dtmf_gen gen;
+};
+
+/* An endpoint whose received DTMF event has not ended yet (detection's timeout). */
+struct dp_dtmf_watch {
+	uint64_t key;
+	uint32_t ep;
+	uint32_t pad;
 };
 
 struct dp_lcore {
@@ -63,6 +87,18 @@ struct dp_lcore {
 	struct dp_idle idle;
 	struct tg_msg reply[DP_REPLY_BACKLOG];
 	unsigned n_reply;
+
+	/* DTMF (workers). dtmf_jobs and players are made by the main lcore before launch; the
+	 * main lcore enqueues jobs, this lcore dequeues them and owns the rest */
+	struct rte_ring *dtmf_jobs;
+	struct dp_dtmf_player *players; /* DP_DTMF_PLAYERS */
+	unsigned n_players;
+	unsigned n_watch;
+	struct dp_dtmf_watch watch[DP_DTMF_WATCH];
+	uint64_t dtmf_due_tsc; /* the next player packet or detection timeout */
+	uint64_t tsc_hz;
+	unsigned n_evt_out;
+	struct tg_msg evt_out[DP_EVT_OUTBOX]; /* DTMF events, sent once per loop pass */
 } __rte_cache_aligned;
 
 struct dp_port {
@@ -93,8 +129,9 @@ struct dp_app {
 	uint64_t media_timeout_ns;
 	uint32_t timeout_cursor; /* main lcore: next endpoint the timeout scan looks at */
 	struct dp_lcore lcores[DP_MAX_LCORES];
-	unsigned n_lcores;    /* main + workers */
-	uint32_t cp_gen_seen; /* main lcore */
+	unsigned n_lcores;	/* main + workers */
+	uint32_t cp_gen_seen;	/* main lcore */
+	uint32_t dtmf_next_job; /* main lcore: EP_DTMF jobs handed out, the last one's id */
 	bool eal_up;
 	volatile bool stop;
 };
@@ -105,6 +142,26 @@ void dp_ep_stats_fill(const struct dp_ep *ep, uint64_t now, struct tg_msg_ep_sta
 void dp_cmd_handle(struct dp_lcore *lc, const struct tg_msg *cmd, struct tg_msg *reply);
 /* Polls lc's command ring and sends replies, keeping them while the event ring is full. */
 unsigned dp_cmd_poll(struct dp_lcore *lc);
+
+/*
+ * dp_dtmf_play.c: RFC 4733 DTMF on the lcores.
+ * dp_dtmf_submit(): main lcore, EP_DTMF: checks the request and hands the digits to the worker
+ * that sends toward the endpoint's remote; 0 with *play_ms, or -errno (tg_msg.h lists them).
+ * dp_dtmf_take_jobs(): worker, a few times per millisecond: starts the digit strings handed to
+ * it. dp_dtmf_poll(): worker, once per loop pass: when something is due (one TSC read), sends
+ * the players' packets and reports detection timeouts; returns packets and reports made.
+ * dp_dtmf_run(): what dp_dtmf_poll() does, at now_ns, unconditionally (tests); returns when
+ * something is next due (UINT64_MAX: nothing left). dp_dtmf_rx(): relay, a telephone-event
+ * packet from endpoint id's remote ('rtp': the RTP packet, len bytes). dp_dtmf_flush_events():
+ * worker, once per loop pass: DTMF events to the control plane.
+ */
+int dp_dtmf_submit(struct dp_app *app, const struct tg_msg_ep_dtmf *req, uint32_t *play_ms);
+unsigned dp_dtmf_take_jobs(struct dp_lcore *lc, uint64_t now_ns);
+unsigned dp_dtmf_poll(struct dp_lcore *lc);
+uint64_t dp_dtmf_run(struct dp_lcore *lc, uint64_t now_ns, unsigned *work);
+void dp_dtmf_rx(struct dp_lcore *lc, uint32_t id, const uint8_t *rtp, uint16_t len,
+	uint32_t clock_rate, uint64_t now_ns, uint64_t *v);
+void dp_dtmf_flush_events(struct dp_lcore *lc);
 
 /* dp_worker.c */
 int dp_worker_main(void *arg);

@@ -16,6 +16,9 @@
 #include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
 
 #include "tg_log.h"
 #include "tg_stats_counters.h"
@@ -246,6 +249,27 @@ static int setup_flows(struct dp_app *app)
 	return 0;
 }
 
+/* Each worker's DTMF job ring (the main lcore enqueues, the worker dequeues) and players. */
+static int setup_dtmf(struct dp_app *app)
+{
+	for (unsigned i = 1; i < app->n_lcores; i++) {
+		struct dp_lcore *lc = &app->lcores[i];
+		char name[RTE_RING_NAMESIZE];
+
+		snprintf(name, sizeof(name), "tg_dtmf%u", i);
+		lc->dtmf_jobs = rte_ring_create_elem(name, sizeof(struct dp_dtmf_player),
+			DP_DTMF_JOBS, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+		lc->players = rte_zmalloc_socket("tg_dtmf_players",
+			sizeof(*lc->players) * DP_DTMF_PLAYERS, RTE_CACHE_LINE_SIZE,
+			(int)rte_socket_id());
+		if (!lc->dtmf_jobs || !lc->players) {
+			TG_LOG(DP, ERR, "DTMF players of lcore %u: no memory", lc->lcore_id);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
 static int setup_segments(struct dp_app *app)
 {
 	struct tg_chan_params cp = {
@@ -345,6 +369,8 @@ int dp_app_start(struct dp_app *app, const char *prog, int eal_argc, char **eal_
 	rc = setup_ports(app, n - 1);
 	if (rc == 0)
 		rc = setup_flows(app);
+	if (rc == 0)
+		rc = setup_dtmf(app);
 	if (rc < 0)
 		return rc;
 	rc = setup_segments(app);
@@ -376,6 +402,12 @@ void dp_app_stop(struct dp_app *app)
 		dpk_port_close(app->ports[i].port_id);
 	dp_flows_free(app->flows);
 	dp_neigh_free(app->neigh);
+	for (unsigned i = 1; i < app->n_lcores; i++) {
+		rte_ring_free(app->lcores[i].dtmf_jobs);
+		rte_free(app->lcores[i].players);
+		app->lcores[i].dtmf_jobs = NULL;
+		app->lcores[i].players = NULL;
+	}
 	app->flows = NULL;
 	app->neigh = NULL;
 	tg_chan_destroy(app->chan);

@@ -164,6 +164,16 @@ static void cmd_ep_delete(struct dp_lcore *lc, const struct tg_msg *cmd, struct 
 	r->status = dp_ep_delete(lc->app->flows, key, &id);
 }
 
+static void cmd_ep_dtmf(struct dp_lcore *lc, const struct tg_msg *cmd, struct tg_msg *r)
+{
+	uint32_t play_ms = 0;
+
+	if (!ep_cmd_allowed(lc, r))
+		return;
+	r->status = dp_dtmf_submit(lc->app, &cmd->u.ep_dtmf, &play_ms);
+	r->u.ep_dtmf.play_ms = play_ms;
+}
+
 typedef void (*dp_cmd_fn)(struct dp_lcore *lc, const struct tg_msg *cmd, struct tg_msg *reply);
 
 static const dp_cmd_fn handlers[TG_MSG__MAX] = {
@@ -174,6 +184,7 @@ static const dp_cmd_fn handlers[TG_MSG__MAX] = {
 	[TG_MSG_EP_LINK] = cmd_ep_link,
 	[TG_MSG_EP_STATS] = cmd_ep_stats,
 	[TG_MSG_EP_DELETE] = cmd_ep_delete,
+	[TG_MSG_EP_DTMF] = cmd_ep_dtmf,
 };
 
 void dp_cmd_handle(struct dp_lcore *lc, const struct tg_msg *cmd, struct tg_msg *reply)

@@ -374,6 +374,9 @@ int dp_ep_create(struct dp_flows *f, const struct tg_msg_ep *req, struct dp_ep_l
 	ep->rx.created_ns = tg_now_ns();
 	dp_ep_rx_end(ep);
 	memset(&ep->tx, 0, sizeof(ep->tx));
+	memset(&ep->det, 0, sizeof(ep->det));
+	/* a new incarnation: whatever a worker still plays for the slot's last one stops */
+	__atomic_store_n(&ep->dtmf_req, 0, __ATOMIC_RELEASE);
 	ep->timeout_reported = 0;
 	dp_seq_write_begin(&ep->learn_seq);
 	memset(&ep->learned, 0, sizeof(ep->learned));
@@ -387,7 +390,7 @@ int dp_ep_create(struct dp_flows *f, const struct tg_msg_ep *req, struct dp_ep_l
 	ep->cfg.dir = req->dir;
 	ep->cfg.flags = req->flags;
 	ep->cfg.clock_rate = req->clock_rate ? req->clock_rate : 8000;
-	ep->cfg.pt_in = ep->cfg.pt_out = 0xff;
+	ep->cfg.pt_in = ep->cfg.pt_out = ep->cfg.te_pt = 0xff;
 	ep->cfg.gen = 1;
 	cfg_end(ep);
 	ep->state = DP_EP_ACTIVE;
@@ -428,6 +431,8 @@ int dp_ep_update(struct dp_flows *f, const struct tg_msg_ep *req, uint32_t *ep_i
 	ep->cfg.out_ssrc = req->out_ssrc;
 	ep->cfg.pt_in = req->pt_in;
 	ep->cfg.pt_out = req->pt_out;
+	/* 0 (a sender that does not know the field) and 128+ (0xff) both mean none */
+	ep->cfg.te_pt = req->te_pt >= 1 && req->te_pt <= 127 ? req->te_pt : 0xff;
 	if (req->clock_rate)
 		ep->cfg.clock_rate = req->clock_rate;
 	if (remote_changed)
@@ -489,6 +494,8 @@ int dp_ep_delete(struct dp_flows *f, uint64_t key, uint32_t *ep_id)
 	rte_hash_del_key(f->keys, &key);
 	port_free(f, &ep->cfg.local, ep->cfg.local.port);
 	ep->state = DP_EP_DYING;
+	/* a digit string playing from it stops at its next packet */
+	__atomic_store_n(&ep->dtmf_req, 0, __ATOMIC_RELEASE);
 	f->n_active--;
 	/* the slot is reused only after every worker has been quiescent once */
 	f->dying[(f->dying_head + f->dying_len++) % f->max_eps] =

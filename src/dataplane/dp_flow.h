@@ -12,6 +12,23 @@
  * guarded by its own sequence counter (readers retry, the writer never waits). What a worker
  * learns from packets (latched source, MAC) and the receive statistics are written by the
  * worker that receives the stream: RSS keeps one stream on one queue, so they have one writer.
+ *
+ * DTMF (RFC 4733, dp_dtmf.h). Generated digits leave from the endpoint toward its remote, played
+ * by the worker that relays toward that remote (the one that writes its TX state, recorded in
+ * tx.lcore; before anything was relayed, a worker chosen by endpoint id). That worker owns the
+ * remote's RTP header space (tx.rtp, dp_rtptx.h): from the first generated packet on, every RTP
+ * packet relayed toward the remote is rewritten, TG_EPF_REWRITE_RTP or not, so SSRC, sequence
+ * numbers and timestamps stay continuous across audio -> DTMF -> audio. The SSRC kept is the
+ * configured out_ssrc with TG_EPF_REWRITE_RTP, else the one the remote was getting (the relayed
+ * audio's), so a phone sees one stream; timestamps follow the wall clock at the endpoint's clock
+ * rate. Why the dataplane and not the far leg's numbers: the far leg keeps counting while its
+ * audio is held back during an event, and only the lcore that sends knows what it sent. With
+ * several workers, a stream that first arrives on another worker than the one already playing
+ * to it would give the header space two writers; RSS keeps a stream on one queue, so this
+ * needs DTMF asked for before any audio flowed and audio then arriving elsewhere.
+ * The main lcore hands a digit string to the playing worker through that worker's job ring and
+ * never waits: dtmf_req (main) and dtmf_done (the player) say whether one still plays (-EBUSY).
+ * Detection state (det) belongs to the worker receiving the remote's stream, like rx.
  */
 #ifndef TG_DP_FLOW_H
 #define TG_DP_FLOW_H
@@ -28,7 +45,9 @@
 #include <rte_rcu_qsbr.h>
 
 #include "dp_config.h"
+#include "dp_dtmf.h"
 #include "dp_rtpstats.h"
+#include "dp_rtptx.h"
 #include "tg_msg.h"
 
 #define DP_EP_NONE UINT32_MAX
@@ -56,6 +75,7 @@ struct dp_ep_cfg {
 	uint8_t flags; /* TG_EPF_* */
 	uint8_t pt_in;
 	uint8_t pt_out;
+	uint8_t te_pt; /* telephone-event PT the remote sends (detection), 0xff = none */
 };
 
 /* What the receiving worker learned about the remote; guarded by learn_seq. */
@@ -88,17 +108,12 @@ struct dp_ep_rx {
 	uint64_t created_ns; /* set at create: the media timeout counts from here */
 };
 
-/* Written by the worker relaying toward this endpoint (one stream, one worker); no sequence
- * counter: a reader may see tx_pkts one packet stale, nothing worse. */
+/* Written by the worker relaying toward this endpoint (one stream, one worker), which also plays
+ * its DTMF; no sequence counter: a reader may see tx_pkts one packet stale, nothing worse. */
 struct dp_ep_tx {
-	uint64_t tx_pkts;    /* relayed toward this endpoint's remote */
-	uint64_t rw_last_ns; /* RTP rewrite: the source being relayed and its offsets */
-	uint32_t rw_in_ssrc;
-	uint32_t rw_ts_delta;
-	uint32_t rw_last_ts;
-	uint16_t rw_seq_delta;
-	uint16_t rw_last_seq;
-	uint8_t rw_init;
+	uint64_t tx_pkts;     /* relayed toward this endpoint's remote */
+	struct dp_rtp_tx rtp; /* the remote's RTP header space: rewrite, DTMF, held back audio */
+	uint8_t lcore;	      /* index of the worker that last relayed toward it (0: none yet) */
 	/* the next hop's MAC when the remote has not been heard from: looked up (neighbour table,
 	 * then the configured next hop) at most once per DP_NH_RECHECK_NS, not per packet */
 	uint8_t nh_ok;
@@ -139,6 +154,7 @@ struct dp_ep_plan {
 	uint8_t hdr_len;   /* Ethernet + IP + UDP */
 	uint8_t pt_in;	   /* the peer's payload-type map */
 	uint8_t pt_out;
+	uint8_t te_pt; /* this endpoint's telephone-event PT (detection), 0xff = none */
 	/* the headers that leave, as built for the first packet: lengths and checksums are
 	 * rewritten for each one */
 	uint8_t hdr[64] __rte_aligned(64);
@@ -159,6 +175,12 @@ struct dp_ep {
 	/* receiving worker, under rx_seq; read by the main lcore */
 	struct dp_ep_rx rx __rte_cache_aligned;
 	struct dp_ep_cfg cfg; /* main lcore, under cfg_seq */
+	/* DTMF generation: the digit string handed to a worker last (main lcore: 0 = none, reset
+	 * at create and delete) and the last one played to the end (that worker); equal or 0 = not
+	 * busy */
+	uint32_t dtmf_req;
+	uint32_t dtmf_done;
+	struct dp_dtmf_det det; /* receiving worker: RFC 4733 detection of the remote's events */
 } __rte_cache_aligned;
 
 enum dp_ep_state {

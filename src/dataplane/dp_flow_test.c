@@ -457,6 +457,7 @@ static void test_update(void **state)
 	r.out_ssrc = 0x12345678;
 	r.pt_in = 96;
 	r.pt_out = 101;
+	r.te_pt = 100;
 	r.clock_rate = 48000;
 	r.local.port = 0; /* an update never moves the local side */
 	assert_int_equal(dp_ep_update(flows, &r, &id2), 0);
@@ -471,6 +472,7 @@ static void test_update(void **state)
 	assert_int_equal(eps[id].cfg.out_ssrc, 0x12345678);
 	assert_int_equal(eps[id].cfg.pt_in, 96);
 	assert_int_equal(eps[id].cfg.pt_out, 101);
+	assert_int_equal(eps[id].cfg.te_pt, 100);
 	assert_int_equal(eps[id].cfg.clock_rate, 48000);
 	assert_int_equal(eps[id].cfg.local.port, 10002);
 	assert_int_equal(eps[id].cfg.key, 5);
@@ -482,7 +484,18 @@ static void test_update(void **state)
 	r.flags = TG_EPF_LATCH | TG_EPF_REWRITE_RTP;
 	r.remote_rtcp_port = 40011;
 	r.clock_rate = 0; /* 0 keeps the clock rate */
+	r.te_pt = 0;	  /* 0 (a sender that does not know the field) is none, as 0xff is */
 	assert_int_equal(dp_ep_update(flows, &r, &id2), 0);
+	assert_int_equal(eps[id].cfg.te_pt, 0xff);
+	r.te_pt = 0xff;
+	assert_int_equal(dp_ep_update(flows, &r, &id2), 0);
+	assert_int_equal(eps[id].cfg.te_pt, 0xff);
+	r.te_pt = 128;
+	assert_int_equal(dp_ep_update(flows, &r, &id2), 0);
+	assert_int_equal(eps[id].cfg.te_pt, 0xff);
+	r.te_pt = 127;
+	assert_int_equal(dp_ep_update(flows, &r, &id2), 0);
+	assert_int_equal(eps[id].cfg.te_pt, 127);
 	assert_int_equal(eps[id].cfg.gen, 2);
 	assert_int_equal(eps[id].cfg.dir, DIR_BOTH);
 	assert_int_equal(eps[id].cfg.flags, TG_EPF_LATCH | TG_EPF_REWRITE_RTP);
@@ -638,7 +651,11 @@ static void test_delete_waits_for_grace_period(void **state)
 	eps[a].rx.rtp.packets = 5;
 	eps[a].rx.dropped = 2;
 	eps[a].tx.tx_pkts = 3;
-	eps[a].tx.rw_init = 1;
+	eps[a].tx.rtp.mapped = 1;
+	eps[a].tx.rtp.owned = 1;
+	eps[a].tx.rtp.playing = 1;
+	eps[a].det.state = DP_DTMF_DET_ON;
+	eps[a].dtmf_req = 7;
 	eps[a].learned.latched = 1;
 	eps[a].learned.have_mac = 1;
 	eps[a].timeout_reported = 1;
@@ -646,6 +663,7 @@ static void test_delete_waits_for_grace_period(void **state)
 	assert_int_equal(dp_ep_delete(flows, 1, &id), 0);
 	assert_int_equal(id, a);
 	assert_int_equal(eps[a].state, DP_EP_DYING);
+	assert_int_equal(eps[a].dtmf_req, 0); /* a string playing from it stops */
 	assert_int_equal(dp_flows_n_active(flows), 6);
 	assert_int_equal(dp_ep_find(flows, 1, &id), -ENOENT);
 	assert_no_flows(&local);
@@ -676,7 +694,12 @@ static void test_delete_waits_for_grace_period(void **state)
 	assert_int_equal(eps[c].rx.rtp.packets, 0);
 	assert_int_equal(eps[c].rx.dropped, 0);
 	assert_int_equal(eps[c].tx.tx_pkts, 0);
-	assert_int_equal(eps[c].tx.rw_init, 0);
+	assert_int_equal(eps[c].tx.rtp.mapped, 0);
+	assert_int_equal(eps[c].tx.rtp.owned, 0);
+	assert_int_equal(eps[c].tx.rtp.playing, 0);
+	assert_int_equal(eps[c].det.state, DP_DTMF_DET_IDLE);
+	assert_int_equal(eps[c].dtmf_req, 0);
+	assert_int_equal(eps[c].cfg.te_pt, 0xff);
 	assert_int_equal(eps[c].learned.latched, 0);
 	assert_int_equal(eps[c].learned.have_mac, 0);
 	assert_int_equal(eps[c].timeout_reported, 0);

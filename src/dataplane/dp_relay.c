@@ -15,9 +15,16 @@
  * median, 2.6 GHz EPYC VM, -O2, lookup included): 144 cycles/packet with 100 calls, 166-170
  * with 10,000 calls round-robin; 200 and 224-235 before the plan and the checksum rework
  * (perf/RESULTS.md).
+ *
+ * DTMF (dp_dtmf_play.c) adds per packet a flag test toward the far remote (RTP held back while
+ * an event plays to it), a payload-type compare on the receiving endpoint (its telephone-event
+ * packets go to the detector) and, without a rewrite, five stores remembering the header that
+ * leaves (dp_rtp_tx_pass: a DTMF event continues it); not measured since. The packets the
+ * dataplane makes itself leave through dp_relay_send_own(), with the relay's own addressing.
  */
 #include "dp_relay.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include <rte_ethdev.h>
@@ -30,8 +37,10 @@
 #include "dp_flow.h"
 #include "dp_neigh.h"
 #include "dp_pkt.h"
+#include "dp_dtmf.h"
 #include "dp_rtcp.h"
 #include "dp_rtp.h"
+#include "dp_rtptx.h"
 #include "tg_stats_counters.h"
 #include "tg_time.h"
 
@@ -84,41 +93,6 @@ static inline bool addr_eq(uint8_t family, const uint8_t *a, const uint8_t *b)
 	memcpy(x, a, 16);
 	memcpy(y, b, 16);
 	return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
-}
-
-/* RTP sequence/timestamp/SSRC continuity toward a remote whose source may be switched. */
-static inline void rtp_rewrite(
-	struct dp_ep *to, uint32_t clock_rate, uint32_t out_ssrc, uint8_t *rtp, uint64_t now_ns)
-{
-	struct dp_ep_tx *t = &to->tx;
-	/* the RTP header is 2 bytes off a 4-byte boundary behind Ethernet: byte-wise access */
-	uint32_t ssrc = dp_rtp_rd32(rtp + 8);
-	uint16_t seq = dp_rtp_rd16(rtp + 2);
-	uint32_t ts = dp_rtp_rd32(rtp + 4);
-	uint16_t out_seq;
-	uint32_t out_ts;
-
-	if (!t->rw_init || ssrc != t->rw_in_ssrc) {
-		if (t->rw_init) {
-			/* a new source: continue where the last one left off, plus the time since
-			 */
-			uint64_t gap = now_ns - t->rw_last_ns;
-			uint32_t ticks = (uint32_t)(gap / 1000 * clock_rate / 1000000);
-
-			t->rw_seq_delta = (uint16_t)(t->rw_last_seq + 1 - seq);
-			t->rw_ts_delta = t->rw_last_ts + (ticks ? ticks : 1) - ts;
-		}
-		t->rw_in_ssrc = ssrc;
-		t->rw_init = 1;
-	}
-	out_seq = (uint16_t)(seq + t->rw_seq_delta);
-	out_ts = ts + t->rw_ts_delta;
-	t->rw_last_seq = out_seq;
-	t->rw_last_ts = out_ts;
-	t->rw_last_ns = now_ns;
-	dp_rtp_wr16(rtp + 2, out_seq);
-	dp_rtp_wr32(rtp + 4, out_ts);
-	dp_rtp_wr32(rtp + 8, out_ssrc);
 }
 
 /*
@@ -388,6 +362,7 @@ static void plan_build(struct dp_ep *ep, uint32_t cfg_seq, const struct dp_ep_cf
 	pn->out_flags = tc->flags;
 	pn->pt_in = tc->pt_in;
 	pn->pt_out = tc->pt_out;
+	pn->te_pt = c->te_pt;
 	pn->port_id = tc->port_id;
 	pn->family = family;
 	pn->hdr_len = (uint8_t)(sizeof(struct rte_ether_hdr) +
@@ -456,11 +431,19 @@ static inline unsigned relay_fast(struct dp_lcore *lc, struct rte_mbuf *m, const
 	dp_rtpstats_update(&ep->rx.rtp, dp_rtp_ssrc(pl), dp_rtp_seq(pl), dp_rtp_ts(pl),
 		p->payload_len, arrival_clock(bc, pn->clock_rate), now_ns);
 	dp_ep_rx_end(ep);
+	if (unlikely(pn->te_pt != 0xff) && (pl[1] & 0x7f) == pn->te_pt)
+		dp_dtmf_rx(lc, id, pl, p->payload_len, pn->clock_rate, now_ns, v);
+	/* a DTMF event plays toward the far remote: nothing else goes there meanwhile */
+	if (unlikely(to->tx.rtp.playing)) {
+		v[TG_DPC_drop_dtmf_playing]++;
+		return V_DROP;
+	}
 
 	const struct rte_udp_hdr *uh =
 		rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, p->l4_off);
 	const bool map_pt = pn->pt_in != 0xff && (pl[1] & 0x7f) == pn->pt_in;
-	const bool rewrite = pn->out_flags & TG_EPF_REWRITE_RTP;
+	const bool cfg_rewrite = pn->out_flags & TG_EPF_REWRITE_RTP;
+	const bool rewrite = cfg_rewrite || to->tx.rtp.owned;
 	struct ck_update ck = {.in_ck = dp_be16(uh->dgram_cksum),
 		.rtp_words = rewrite  ? 3
 			     : map_pt ? 1
@@ -474,7 +457,10 @@ static inline unsigned relay_fast(struct dp_lcore *lc, struct rte_mbuf *m, const
 	if (map_pt)
 		pl[1] = (uint8_t)((pl[1] & 0x80) | pn->pt_out);
 	if (rewrite)
-		rtp_rewrite(to, pn->out_clock_rate, pn->out_ssrc, pl, now_ns);
+		dp_rtp_tx_rewrite(&to->tx.rtp, pn->out_clock_rate,
+			dp_rtp_tx_ssrc(&to->tx.rtp, cfg_rewrite, pn->out_ssrc), pl, now_ns);
+	else
+		dp_rtp_tx_pass(&to->tx.rtp, pl, now_ns);
 	if (ck.in_ck)
 		new_rtp = ck_rtp(pl, ck.rtp_words);
 	rte_pktmbuf_adj(m, (uint16_t)(p->l4_off + sizeof(struct rte_udp_hdr)));
@@ -518,6 +504,63 @@ static inline void latch(struct dp_ep *ep, struct dp_ep_learned *l, const struct
 	dp_ep_learned_write(ep, l);
 }
 
+/*
+ * Where a packet toward endpoint 'to' goes: its latched remote (learned 'tl'), else the
+ * signalled one, and that remote's MAC: from its own packets, else the neighbour table, else the
+ * configured next hop (both cached per endpoint for a second, until *expires_ns). 0; -ENOTCONN
+ * when there is no remote of the endpoint's family; -EHOSTUNREACH when no MAC is known: an ARP
+ * request / neighbour solicitation goes out instead (at most one per address per 200 ms).
+ */
+static inline int peer_dest(struct dp_lcore *lc, struct dp_ep *to, const struct dp_ep_cfg *tc,
+	const struct dp_ep_learned *tl, bool is_rtcp, uint64_t now_ns, const uint8_t **dst,
+	uint16_t *dport, const uint8_t **dst_mac, uint64_t *expires_ns)
+{
+	struct dp_app *app = lc->app;
+	struct rte_ether_addr nmac;
+
+	if ((tc->flags & TG_EPF_LATCH) && tl->latched && tl->gen == tc->gen) {
+		if (tl->src.family != tc->local.family)
+			return -ENOTCONN;
+		*dst = tl->src.a;
+		*dport = is_rtcp ? (tl->rtcp_port ? tl->rtcp_port
+						  : (uint16_t)(tl->src.port +
+							       ((tc->flags & TG_EPF_RTCP_MUX) ? 0
+											      : 1)))
+				 : tl->src.port;
+	} else if (tc->remote.family == tc->local.family) {
+		*dst = tc->remote.a;
+		*dport = is_rtcp ? tc->remote_rtcp_port : tc->remote.port;
+	} else {
+		return -ENOTCONN;
+	}
+	if (tl->have_mac && tl->gen == tc->gen) {
+		*dst_mac = tl->mac;
+	} else if (to->tx.nh_ok && to->tx.nh_gen == tc->gen &&
+		   now_ns - to->tx.nh_checked_ns < DP_NH_RECHECK_NS) {
+		*dst_mac = to->tx.nh_mac.addr_bytes;
+		*expires_ns = to->tx.nh_checked_ns + DP_NH_RECHECK_NS;
+	} else if (dp_neigh_lookup(app->neigh, tc->local.family, *dst, &nmac) ||
+		   (app->ports[tc->port_id].have_next_hop &&
+			   (nmac = app->ports[tc->port_id].next_hop, true))) {
+		to->tx.nh_mac = nmac;
+		to->tx.nh_ok = 1;
+		to->tx.nh_gen = tc->gen;
+		to->tx.nh_checked_ns = now_ns;
+		*dst_mac = to->tx.nh_mac.addr_bytes;
+		*expires_ns = now_ns + DP_NH_RECHECK_NS;
+	} else {
+		struct rte_mbuf *ask =
+			dp_neigh_solicit(&lc->neigh_pending, app->pool, tc->local.family,
+				tc->local.a, &app->ports[tc->port_id].info.mac, *dst, now_ns);
+
+		to->tx.nh_ok = 0;
+		if (ask)
+			tx_queue(lc, tc->port_id, ask);
+		return -EHOSTUNREACH;
+	}
+	return 0;
+}
+
 static inline unsigned relay_one(struct dp_lcore *lc, struct rte_mbuf *m, const struct dp_pkt *p,
 	uint32_t flow, struct burst_ctx *bc, uint64_t *v, unsigned *out_port)
 {
@@ -532,10 +575,10 @@ static inline unsigned relay_one(struct dp_lcore *lc, struct rte_mbuf *m, const 
 	const uint8_t *eth_src = rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->src_addr.addr_bytes;
 	uint8_t *pl;
 	const uint8_t *dst, *dst_mac;
-	struct rte_ether_addr nmac;
 	uint16_t dport, sport;
 	uint32_t cfg_seq, peer_cfg_seq, peer_learn_seq;
 	uint64_t expires_ns = UINT64_MAX; /* of the plan: when the MAC must be looked up again */
+	int rc;
 
 	cfg_seq = dp_ep_cfg_read(ep, &c);
 	if (p->ip_options) {
@@ -605,6 +648,9 @@ static inline unsigned relay_one(struct dp_lcore *lc, struct rte_mbuf *m, const 
 		v[TG_DPC_drop_direction]++;
 		goto drop;
 	}
+	/* RFC 4733 events from the remote: reported, and relayed like any RTP */
+	if (!is_rtcp && unlikely(c.te_pt != 0xff) && (pl[1] & 0x7f) == c.te_pt)
+		dp_dtmf_rx(lc, id, pl, p->payload_len, c.clock_rate, now_ns, v);
 	if (c.peer == DP_EP_NONE) {
 		v[TG_DPC_drop_unlinked]++;
 		goto drop;
@@ -615,57 +661,26 @@ static inline unsigned relay_one(struct dp_lcore *lc, struct rte_mbuf *m, const 
 		v[TG_DPC_drop_direction]++;
 		goto drop;
 	}
-	/* where the far remote is: what it latched, else what signalling said */
 	peer_learn_seq = dp_ep_learned_read(to, &tl);
-	if ((tc.flags & TG_EPF_LATCH) && tl.latched && tl.gen == tc.gen) {
-		dst = tl.src.a;
-		dport = is_rtcp ? (tl.rtcp_port ? tl.rtcp_port
-						: (uint16_t)(tl.src.port +
-							     ((tc.flags & TG_EPF_RTCP_MUX) ? 0
-											   : 1)))
-				: tl.src.port;
-		if (tl.src.family != tc.local.family)
-			goto no_remote;
-	} else if (tc.remote.family == tc.local.family) {
-		dst = tc.remote.a;
-		dport = is_rtcp ? tc.remote_rtcp_port : tc.remote.port;
-	} else {
+	rc = peer_dest(lc, to, &tc, &tl, is_rtcp, now_ns, &dst, &dport, &dst_mac, &expires_ns);
+	if (rc == -ENOTCONN)
 		goto no_remote;
-	}
-	/* the far remote's MAC: from its own packets, else the neighbour table, else the
-	 * configured next hop (both cached per endpoint for a second); failing all, ask (ARP /
-	 * ND) and drop this packet */
-	if (tl.have_mac && tl.gen == tc.gen) {
-		dst_mac = tl.mac;
-	} else if (to->tx.nh_ok && to->tx.nh_gen == tc.gen &&
-		   now_ns - to->tx.nh_checked_ns < DP_NH_RECHECK_NS) {
-		dst_mac = to->tx.nh_mac.addr_bytes;
-		expires_ns = to->tx.nh_checked_ns + DP_NH_RECHECK_NS;
-	} else if (dp_neigh_lookup(app->neigh, tc.local.family, dst, &nmac) ||
-		   (app->ports[tc.port_id].have_next_hop &&
-			   (nmac = app->ports[tc.port_id].next_hop, true))) {
-		to->tx.nh_mac = nmac;
-		to->tx.nh_ok = 1;
-		to->tx.nh_gen = tc.gen;
-		to->tx.nh_checked_ns = now_ns;
-		dst_mac = to->tx.nh_mac.addr_bytes;
-		expires_ns = now_ns + DP_NH_RECHECK_NS;
-	} else {
-		struct rte_mbuf *ask = dp_neigh_solicit(&lc->neigh_pending, app->pool,
-			tc.local.family, tc.local.a, &app->ports[tc.port_id].info.mac, dst, now_ns);
-
-		to->tx.nh_ok = 0;
-		if (ask)
-			tx_queue(lc, tc.port_id, ask);
+	if (rc < 0) {
 		v[TG_DPC_drop_no_neighbor]++;
 		goto drop;
+	}
+	/* RTP toward a remote a DTMF event plays to waits until it is over (RTCP goes on) */
+	if (!is_rtcp && unlikely(to->tx.rtp.playing)) {
+		v[TG_DPC_drop_dtmf_playing]++;
+		return V_DROP;
 	}
 	/* what the UDP checksum covered as received, before anything is rewritten: the RTP
 	 * words only when they are about to change */
 	const struct rte_udp_hdr *uh =
 		rte_pktmbuf_mtod_offset(m, const struct rte_udp_hdr *, p->l4_off);
 	const bool map_pt = !is_rtcp && tc.pt_in != 0xff && (pl[1] & 0x7f) == tc.pt_in;
-	const bool rewrite = !is_rtcp && (tc.flags & TG_EPF_REWRITE_RTP);
+	const bool cfg_rewrite = tc.flags & TG_EPF_REWRITE_RTP;
+	const bool rewrite = !is_rtcp && (cfg_rewrite || to->tx.rtp.owned);
 	struct ck_update ck = {.in_ck = dp_be16(uh->dgram_cksum),
 		.rtp_words = rewrite  ? 3
 			     : map_pt ? 1
@@ -678,7 +693,10 @@ static inline unsigned relay_one(struct dp_lcore *lc, struct rte_mbuf *m, const 
 	if (map_pt)
 		pl[1] = (uint8_t)((pl[1] & 0x80) | tc.pt_out);
 	if (rewrite)
-		rtp_rewrite(to, tc.clock_rate, tc.out_ssrc, pl, now_ns);
+		dp_rtp_tx_rewrite(&to->tx.rtp, tc.clock_rate,
+			dp_rtp_tx_ssrc(&to->tx.rtp, cfg_rewrite, tc.out_ssrc), pl, now_ns);
+	else if (!is_rtcp)
+		dp_rtp_tx_pass(&to->tx.rtp, pl, now_ns);
 	if (ck.in_ck)
 		new_rtp = ck_rtp(pl, ck.rtp_words);
 	/* keep exactly the UDP payload, then write the far leg's headers in front of it */
@@ -691,9 +709,12 @@ static inline unsigned relay_one(struct dp_lcore *lc, struct rte_mbuf *m, const 
 		v[TG_DPC_drop_no_room]++;
 		goto drop;
 	}
-	if (!is_rtcp)
+	if (!is_rtcp) {
 		plan_build(ep, cfg_seq, &c, peer_cfg_seq, peer_learn_seq, &tc, m, dst, sport, dport,
 			expires_ns);
+		/* the worker sending toward 'to': where its DTMF is played */
+		to->tx.lcore = (uint8_t)lc->index;
+	}
 	to->tx.tx_pkts++;
 	v[TG_DPC_relayed]++;
 	*out_port = tc.port_id;
@@ -832,6 +853,47 @@ void dp_relay_burst(
 	}
 	if (n_drop)
 		rte_pktmbuf_free_bulk(drops, n_drop);
+}
+
+int dp_relay_send_own(struct dp_lcore *lc, struct dp_ep *to, const struct dp_ep_cfg *tc,
+	const uint8_t *rtp, uint16_t len, uint64_t now_ns)
+{
+	const struct dp_port *port = &lc->app->ports[tc->port_id];
+	const struct ck_update ck = {0}; /* nothing received: no checksum to update */
+	struct dp_ep_learned tl;
+	const uint8_t *dst, *dst_mac;
+	uint64_t expires_ns;
+	uint16_t dport;
+	struct rte_mbuf *m;
+	uint8_t *d;
+	int rc;
+
+	dp_ep_learned_read(to, &tl);
+	rc = peer_dest(lc, to, tc, &tl, false, now_ns, &dst, &dport, &dst_mac, &expires_ns);
+	if (rc < 0)
+		return rc;
+	m = rte_pktmbuf_alloc(lc->app->pool);
+	if (!m)
+		return -ENOMEM;
+	d = (uint8_t *)rte_pktmbuf_append(m, len);
+	if (d)
+		memcpy(d, rtp, len);
+	if (!d || !write_headers(m, port, dst_mac, &tc->local, tc->local.port, dst, dport,
+			  tc->local.family, &ck, 0)) {
+		rte_pktmbuf_free(m);
+		return -ENOMEM;
+	}
+	/* IPv4: write_headers() gave a packet with no checksum received none; ours gets one */
+	if (tc->local.family == TG_AF_INET &&
+		!(port->info.tx_offloads & RTE_ETH_TX_OFFLOAD_UDP_CKSUM)) {
+		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(
+			m, struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
+		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+
+		udp->dgram_cksum = rte_ipv4_udptcp_cksum(ip, udp);
+	}
+	tx_queue(lc, tc->port_id, m);
+	return 0;
 }
 
 void dp_exception_out(struct dp_lcore *lc, unsigned in, struct rte_mbuf **pkts, uint16_t n)

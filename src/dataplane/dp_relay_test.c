@@ -26,6 +26,8 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
 
 #include "dp.h"
 #include "dp_relay.h"
@@ -53,9 +55,11 @@ static struct tg_stats_block *ctrs;
 static uint64_t snap[TG_DPC__COUNT];
 static struct dp_ep *eps;
 static uint32_t ida, idb;
-static struct tg_msg_ep ra, rb;	  /* the endpoints' last EP_UPDATE */
-static uint64_t now;		  /* the relay's clock: each send1() moves it 20 ms on */
-static struct rte_mbuf *checking; /* the frame a check holds: teardown frees it if one failed */
+static struct tg_msg_ep ra, rb;	   /* the endpoints' last EP_UPDATE */
+static uint64_t now;		   /* the relay's clock: each send1() moves it 20 ms on */
+static struct rte_mbuf *checking;  /* the frame a check holds: teardown frees it if one failed */
+static struct rte_ring *dtmf_jobs; /* the worker's DTMF job ring (lc plays as lcore 1) */
+static struct dp_dtmf_player players[DP_DTMF_PLAYERS];
 
 static const struct rte_ether_addr port_mac[N_PORTS] = {
 	{{0x02, 0, 0, 0, 0, 0x0a}}, {{0x02, 0, 0, 0, 0, 0x0b}}, {{0x02, 0, 0, 0, 0, 0x0e}}};
@@ -566,6 +570,12 @@ static int setup(void **state)
 
 	memset(&lc, 0, sizeof(lc));
 	lc.app = &app;
+	/* DTMF: the main lcore hands digits to lcore 1's ring, which lc consumes */
+	rte_ring_reset(dtmf_jobs);
+	app.n_lcores = 2;
+	app.lcores[1].dtmf_jobs = dtmf_jobs;
+	lc.dtmf_jobs = dtmf_jobs;
+	lc.players = players;
 	memset(ctrs, 0, sizeof(*ctrs) + TG_DPC__COUNT * sizeof(uint64_t));
 	lc.stats = ctrs;
 	memset(snap, 0, sizeof(snap));
@@ -1923,6 +1933,340 @@ static void test_stats(void **state)
 	DELTAS({C(relayed), 3}, {C(tx_pkts), 3});
 }
 
+/* ---- 13: DTMF ---- */
+
+static struct tg_msg_ep_dtmf dtmf_req(uint64_t key, const char *digits)
+{
+	struct tg_msg_ep_dtmf r = {.key = key, .pt = 101};
+
+	r.n_digits = (uint8_t)strlen(digits);
+	memcpy(r.digits, digits, r.n_digits);
+	return r;
+}
+
+/* A frame's RTP, read back after out_check(). */
+struct rtp_seen {
+	uint8_t pt;
+	bool marker, end;
+	uint16_t seq;
+	uint32_t ts, ssrc;
+	uint8_t event;
+	uint16_t duration;
+	uint64_t at;
+};
+
+/*
+ * "1#" played from B toward B's remote while A's remote sends audio every 20 ms (relayed to B's
+ * remote): the audio relayed before, the 14 event packets and the audio after form one stream
+ * (one SSRC, sequence numbers by one), the audio is held back while each event plays, every
+ * frame leaves from B's address with valid checksums.
+ */
+static void dtmf_play(uint8_t family, uint8_t flags)
+{
+	const struct tg_addr rem_a = remote_a(family), rem_b = remote_b(family);
+	struct tg_msg_ep_dtmf req = dtmf_req(2, "1#");
+	const uint64_t base = now;
+	struct rtp_seen seen[64];
+	unsigned n_seen = 0, n_ev = 0, held = 0, work = 0;
+	uint32_t play_ms = 0;
+	uint16_t audio_seq = 3000;
+	uint8_t pl[256];
+
+	pair_open(family, family);
+	next_hops();
+	if (flags) {
+		rb.flags = flags;
+		rb.out_ssrc = 0x0ddba11;
+		ep_apply(&rb);
+	}
+	/* 10 ms steps: audio from A's remote on the 20 ms marks, the digits from 110 ms on */
+	for (uint64_t t = base; t <= base + 500 * MS; t += 10 * MS) {
+		struct rte_mbuf *out[8];
+		unsigned n;
+
+		if ((t - base) % (20 * MS) == 0) {
+			struct rte_mbuf *m;
+			uint16_t len =
+				rtp_make(pl, 0, false, audio_seq, audio_seq * 160u, 0xa0d10u, 160);
+
+			m = to_ep(ida, &rem_a, &mac_ra, 0, pl, len);
+			audio_seq++;
+			dp_relay_burst(&lc, PA, &m, 1, t);
+			dp_tx_flush(&lc);
+		}
+		if (t == base + 110 * MS) {
+			assert_int_equal(dp_dtmf_submit(&app, &req, &play_ms), 0);
+			assert_int_equal(play_ms, 270);
+			assert_int_equal(dp_dtmf_submit(&app, &req, &play_ms), -EBUSY);
+			assert_int_equal(dp_dtmf_take_jobs(&lc, t), 1);
+		}
+		if (lc.n_players)
+			(void)dp_dtmf_run(&lc, t, &work);
+		dp_tx_flush(&lc);
+		n = sent(PB, out, 8);
+		for (unsigned i = 0; i < n; i++) {
+			uint8_t got[256];
+			const uint16_t plen = (uint16_t)(rte_pktmbuf_data_len(out[i]) - 14 -
+							 (family == TG_AF_INET ? 20 : 40) - 8);
+			struct expect e = expect_to(idb, &mac_nh, &rem_b, false, NULL, plen);
+			struct rtp_seen *s = &seen[n_seen++];
+
+			assert_true(n_seen <= 64);
+			out_check(out[i], &e, got); /* addresses, ports, both checksums */
+			s->pt = got[1] & 0x7f;
+			s->marker = got[1] & 0x80;
+			s->seq = dp_rtp_seq(got);
+			s->ts = dp_rtp_ts(got);
+			s->ssrc = dp_rtp_ssrc(got);
+			s->at = t;
+			if (s->pt == 101) {
+				assert_int_equal(plen, 16);
+				s->event = got[12];
+				s->end = got[13] & 0x80;
+				assert_int_equal(got[13] & 0x3f, 10);
+				s->duration = dp_rtp_rd16(got + 14);
+				n_ev++;
+			} else {
+				assert_int_equal(plen, 172);
+			}
+		}
+		none_sent();
+	}
+	/* 26 audio packets offered; 12 of them (120..220 and 280..380 ms) held back */
+	held = (unsigned)(ctrs->v[C(drop_dtmf_playing)] - snap[C(drop_dtmf_playing)]);
+	assert_int_equal(held, 12);
+	assert_int_equal(n_ev, 14);
+	assert_int_equal(n_seen, 26 - 12 + 14);
+	for (unsigned i = 0; i < n_seen; i++) {
+		if (i)
+			assert_int_equal(seen[i].seq, (uint16_t)(seen[i - 1].seq + 1));
+		assert_int_equal(seen[i].ssrc, flags ? 0x0ddba11 : 0xa0d10u);
+		if (i && seen[i].pt != 101 && seen[i - 1].pt != 101)
+			assert_int_equal(seen[i].ts - seen[i - 1].ts, 160); /* audio steps */
+	}
+	/* the events: 6 audio packets, '1' (7), audio at 240 and 260 ms, '#' (7), audio */
+	for (unsigned e = 0; e < 2; e++) {
+		const unsigned first = e ? 15 : 6;
+
+		for (unsigned j = 0; j < 7; j++) {
+			const struct rtp_seen *s = &seen[first + j];
+
+			assert_int_equal(s->pt, 101);
+			assert_int_equal(s->event, e ? 11 : 1);
+			assert_int_equal(s->marker, j == 0);
+			assert_int_equal(s->end, j >= 4);
+			assert_int_equal(s->duration, j >= 4 ? 800 : 160 * (j + 1));
+			assert_int_equal(s->ts, seen[first].ts);
+			assert_int_equal(s->at, base + (110 + 150 * e + 20 * j) * MS);
+		}
+	}
+	/* '1' 10 ms after the audio of 100 ms; the audio after it continues at the wall clock */
+	assert_int_equal(seen[6].ts, seen[5].ts + 80);
+	assert_int_equal(seen[13].ts, seen[6].ts + 130 * 8);
+	assert_int_equal(seen[15].ts, seen[14].ts + 1);
+	assert_true(eps[idb].dtmf_done == eps[idb].dtmf_req);
+	assert_int_equal(lc.n_players, 0);
+	assert_false(eps[idb].tx.rtp.playing);
+	DELTAS({C(relayed), 14}, {C(tx_pkts), 28}, {C(drop_dtmf_playing), 12}, {C(dtmf_sent), 14},
+		{C(dtmf_played), 1});
+	/* done: another string is accepted */
+	assert_int_equal(dp_dtmf_submit(&app, &req, &play_ms), 0);
+	assert_int_equal(dp_dtmf_take_jobs(&lc, now), 1);
+	pool_check();
+}
+
+static void test_dtmf_play_v4(void **state)
+{
+	dtmf_play(TG_AF_INET, 0);
+}
+
+static void test_dtmf_play_v6_rewrite(void **state)
+{
+	dtmf_play(TG_AF_INET6, TG_EPF_REWRITE_RTP);
+}
+
+/* What EP_DTMF refuses, and a string abandoned when its endpoint goes. */
+static void test_dtmf_submit(void **state)
+{
+	const struct tg_addr rem_b = remote_b(TG_AF_INET);
+	struct tg_msg_ep_dtmf req = dtmf_req(2, "123");
+	uint32_t play_ms = 0, work = 0;
+	uint32_t idc;
+
+	pair_open(TG_AF_INET, TG_AF_INET);
+	next_hops();
+	req.key = 77;
+	assert_int_equal(dp_dtmf_submit(&app, &req, &play_ms), -ENOENT);
+	req.key = 2;
+	req.n_digits = 0;
+	assert_int_equal(dp_dtmf_submit(&app, &req, &play_ms), -EINVAL);
+	req.n_digits = TG_DTMF_DIGITS_MAX + 1;
+	assert_int_equal(dp_dtmf_submit(&app, &req, &play_ms), -EINVAL);
+	req = dtmf_req(2, "12E");
+	assert_int_equal(dp_dtmf_submit(&app, &req, &play_ms), -EINVAL);
+	req = dtmf_req(2, "123");
+	req.pt = 0;
+	assert_int_equal(dp_dtmf_submit(&app, &req, &play_ms), -EINVAL);
+	req.pt = 101;
+	req.volume = 64;
+	assert_int_equal(dp_dtmf_submit(&app, &req, &play_ms), -EINVAL);
+	req.volume = 0;
+	req.duration_ms = 9000;
+	assert_int_equal(dp_dtmf_submit(&app, &req, &play_ms), -EINVAL);
+	req.duration_ms = 0;
+	/* no remote yet; a remote of the other family; a direction that does not send */
+	idc = ep_create(3, PB, TG_AF_INET, 0);
+	req.key = 3;
+	assert_int_equal(dp_dtmf_submit(&app, &req, &play_ms), -ENOTCONN);
+	{
+		struct tg_addr r6 = remote_b(TG_AF_INET6);
+		struct tg_msg_ep u = ep_req(3, &r6);
+
+		ep_apply(&u);
+		assert_int_equal(dp_dtmf_submit(&app, &req, &play_ms), -ENOTCONN);
+		u = ep_req(3, &rem_b);
+		u.dir = TG_DIR_RECV;
+		ep_apply(&u);
+		assert_int_equal(dp_dtmf_submit(&app, &req, &play_ms), -ENOTCONN);
+		u.dir = TG_DIR_SEND;
+		ep_apply(&u);
+	}
+	assert_int_equal(dp_dtmf_submit(&app, &req, &play_ms), 0);
+	assert_int_equal(play_ms, 2 * 150 + 120);
+	assert_int_equal(dp_dtmf_submit(&app, &req, &play_ms), -EBUSY);
+	/* played from an endpoint with no peer: the first packet goes out */
+	assert_int_equal(dp_dtmf_take_jobs(&lc, now), 1);
+	(void)dp_dtmf_run(&lc, now, &work);
+	dp_tx_flush(&lc);
+	rte_pktmbuf_free(take(PB));
+	assert_true(eps[idc].tx.rtp.playing);
+	/* deleted mid-digit: the player lets go without writing to the slot again */
+	assert_int_equal(dp_ep_delete(app.flows, 3, &idc), 0);
+	(void)dp_dtmf_run(&lc, now + 20 * MS, &work);
+	dp_tx_flush(&lc);
+	assert_int_equal(lc.n_players, 0);
+	none_sent();
+	DELTAS({C(dtmf_sent), 1}, {C(tx_pkts), 1});
+	/* a string of 32 with the longest duration */
+	req = dtmf_req(2, "0123456789*#ABCDabcd0123456789*#");
+	req.duration_ms = 8191;
+	req.gap_ms = 10000;
+	req.volume = 63;
+	assert_int_equal(dp_dtmf_submit(&app, &req, &play_ms), 0);
+	assert_int_equal(play_ms, 31 * (8191 + 10000) + (410 + 1) * 20);
+}
+
+/* An RFC 4733 packet from A's remote. */
+static uint16_t ev_make(uint8_t *b, uint16_t seq, uint32_t ts, uint8_t event, bool marker, bool end,
+	uint16_t duration)
+{
+	uint16_t len = rtp_make(b, 101, marker, seq, ts, 0xfeed, 0);
+
+	b[12] = event;
+	b[13] = (uint8_t)((end ? 0x80 : 0) | 7);
+	dp_rtp_wr16(b + 14, duration);
+	return (uint16_t)(len + 4);
+}
+
+/*
+ * A's remote sends digits to A (te_pt 101): every packet is still relayed to B's remote, one
+ * DTMF event per digit goes to the lcore's outbox whatever the repeats, a lost end is reported
+ * on the next event and on the timeout, hostile payloads are counted and relayed.
+ */
+static void test_dtmf_detect(void **state)
+{
+	const struct tg_addr rem_a = remote_a(TG_AF_INET), rem_b = remote_b(TG_AF_INET);
+	static const uint16_t dur[7] = {160, 320, 480, 640, 800, 800, 800};
+	uint8_t pl[256];
+	uint16_t len, seq = 10;
+	unsigned relayed = 0, work = 0;
+	struct expect e;
+
+	pair_open(TG_AF_INET, TG_AF_INET);
+	next_hops();
+	ra.te_pt = 101;
+	ep_apply(&ra);
+	/* '5' with its end, the first update repeated; '*' without its end; '9' with it */
+	for (unsigned d = 0; d < 3; d++) {
+		const uint8_t ev = d == 0 ? 5 : d == 1 ? 10 : 9;
+
+		for (unsigned j = 0; j < 7; j++) {
+			if (d == 1 && j >= 4)
+				continue;
+			for (unsigned rep = 0; rep < (j == 1 ? 2u : 1u); rep++) {
+				len = ev_make(
+					pl, seq++, 1000 + 2000 * d, ev, j == 0, j >= 4, dur[j]);
+				send1(PA, to_ep(ida, &rem_a, &mac_ra, 0, pl, len));
+				e = expect_to(idb, &mac_nh, &rem_b, false, pl, len);
+				out_check(take(PB), &e, NULL);
+				relayed++;
+			}
+		}
+	}
+	assert_int_equal(lc.n_evt_out, 3);
+	{
+		const struct tg_msg_dtmf *m0 = &lc.evt_out[0].u.dtmf, *m1 = &lc.evt_out[1].u.dtmf,
+					 *m2 = &lc.evt_out[2].u.dtmf;
+
+		assert_int_equal(lc.evt_out[0].type, TG_MSG_DTMF);
+		assert_int_equal(lc.evt_out[0].req_id, 0);
+		assert_int_equal(m0->key, 1);
+		assert_int_equal(m0->digit, '5');
+		assert_int_equal(m0->event, 5);
+		assert_int_equal(m0->duration_ms, 100);
+		assert_int_equal(m0->volume, 7);
+		assert_int_equal(m0->end, 1);
+		assert_int_equal(m0->timestamp, 1000);
+		assert_int_equal(m1->digit, '*');
+		assert_int_equal(m1->end, 0);
+		assert_int_equal(m1->duration_ms, 80);
+		assert_int_equal(m2->digit, '9');
+		assert_int_equal(m2->end, 1);
+	}
+	DELTAS({C(relayed), relayed}, {C(tx_pkts), relayed}, {C(dtmf_detected), 3});
+	lc.n_evt_out = 0;
+
+	/* hostile: a bare header, 3 bytes of event, event 16 and 200: counted, still relayed */
+	for (unsigned i = 0; i < 4; i++) {
+		len = ev_make(pl, seq++, 90000 + i, i < 2 ? 1 : i == 2 ? 16 : 200, true, true, 800);
+		if (i < 2)
+			len = (uint16_t)(12 + 3 * i);
+		send1(PA, to_ep(ida, &rem_a, &mac_ra, 0, pl, len));
+		e = expect_to(idb, &mac_nh, &rem_b, false, pl, len);
+		out_check(take(PB), &e, NULL);
+	}
+	assert_int_equal(lc.n_evt_out, 0);
+	DELTAS({C(relayed), 4}, {C(tx_pkts), 4}, {C(dtmf_bad), 4});
+
+	/* '0' without its end, then silence: the lcore's watch list reports it after 500 ms */
+	for (unsigned j = 0; j < 3; j++) {
+		len = ev_make(pl, seq++, 100000, 0, j == 0, false, dur[j]);
+		send1(PA, to_ep(ida, &rem_a, &mac_ra, 0, pl, len));
+		rte_pktmbuf_free(take(PB));
+	}
+	assert_int_equal(lc.n_watch, 1);
+	assert_true(dp_dtmf_run(&lc, now, &work) <= now + DP_DTMF_DET_TIMEOUT_NS);
+	assert_int_equal(lc.n_evt_out, 0);
+	(void)dp_dtmf_run(&lc, now + DP_DTMF_DET_TIMEOUT_NS, &work);
+	assert_int_equal(lc.n_evt_out, 1);
+	assert_int_equal(lc.evt_out[0].u.dtmf.digit, '0');
+	assert_int_equal(lc.evt_out[0].u.dtmf.end, 0);
+	assert_int_equal(lc.evt_out[0].u.dtmf.duration_ms, 60);
+	assert_int_equal(lc.n_watch, 0);
+	assert_int_equal(dp_dtmf_run(&lc, now + 2 * DP_DTMF_DET_TIMEOUT_NS, &work), UINT64_MAX);
+	DELTAS({C(relayed), 3}, {C(tx_pkts), 3}, {C(dtmf_detected), 1});
+
+	/* without te_pt nothing is detected */
+	lc.n_evt_out = 0;
+	ra.te_pt = 0;
+	ep_apply(&ra);
+	len = ev_make(pl, seq++, 200000, 4, true, true, 800);
+	send1(PA, to_ep(ida, &rem_a, &mac_ra, 0, pl, len));
+	rte_pktmbuf_free(take(PB));
+	assert_int_equal(lc.n_evt_out, 0);
+	DELTAS({C(relayed), 1}, {C(tx_pkts), 1});
+}
+
 int main(void)
 {
 	char prefix[32], runtime_dir[PATH_MAX];
@@ -1951,6 +2295,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mixed_burst, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tx_buffer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dtmf_play_v4, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dtmf_play_v6_rewrite, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dtmf_submit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dtmf_detect, setup, teardown),
 		/* last: a sanitizer stopping the process here has let every other test run */
 		cmocka_unit_test_setup_teardown(test_rtp_rewrite, setup, teardown),
 	};
@@ -1968,7 +2316,9 @@ int main(void)
 	ctrs = calloc(1, sizeof(*ctrs) + TG_DPC__COUNT * sizeof(uint64_t));
 	pool = rte_pktmbuf_pool_create(
 		"relay_test", POOL_SIZE, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
-	if (!ctrs || !pool) {
+	dtmf_jobs = rte_ring_create_elem("relay_test_dtmf", sizeof(struct dp_dtmf_player),
+		DP_DTMF_JOBS, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (!ctrs || !pool || !dtmf_jobs) {
 		fprintf(stderr, "dp_relay_test: no memory for the mbuf pool\n");
 		goto out;
 	}
@@ -2003,6 +2353,7 @@ out:
 		rte_eth_dev_close(port_ids[p]);
 	}
 	rte_mempool_free(pool);
+	rte_ring_free(dtmf_jobs);
 	free(ctrs);
 	rte_eal_cleanup();
 	rmdir(runtime_dir); /* empty without shared config and telemetry */

@@ -6,8 +6,11 @@
  * adaptive idle mode's sleep, taken only when every queue came back empty.
  *
  * Media ports' bursts go to the relay (dp_relay.c); exception TAPs' bursts go out through their
- * media port. The lcore reports an RCU quiescent state once per loop, so the main lcore can reuse
- * a deleted endpoint's slot once every worker has moved past it.
+ * media port. DTMF (dp_dtmf_play.c): digit strings are taken from the job ring when the command
+ * ring is polled, their packets sent when due (one TSC read per pass while any play), and the
+ * DTMF events the relay detected go to the control plane once per pass. The lcore reports an RCU
+ * quiescent state once per loop, so the main lcore can reuse a deleted endpoint's slot once every
+ * worker has moved past it.
  */
 #include <sys/prctl.h>
 #include <time.h>
@@ -78,6 +81,7 @@ int dp_worker_main(void *arg)
 
 	/* sleeps of a few microseconds need a timer slack below the default 50 us */
 	prctl(PR_SET_TIMERSLACK, 1000UL);
+	lc->tsc_hz = rte_get_tsc_hz();
 	rte_rcu_qsbr_thread_online(rcu, lc->rcu_id);
 	TG_LOG(DP, INFO, "worker lcore %u: %u rx queue(s), command ring %u, idle %s", lc->lcore_id,
 		lc->n_rxq, lc->cmd_ring, lc->idle.mode == DP_IDLE_BUSY ? "busy" : "adaptive");
@@ -89,10 +93,14 @@ int dp_worker_main(void *arg)
 		sb->v[TG_DPC_polls]++;
 		if (!work)
 			sb->v[TG_DPC_idle_polls]++;
+		work += dp_dtmf_poll(lc);
 		if (!work || (++loops % DP_CMD_POLL_EVERY) == 0) {
 			work += dp_cmd_poll(lc);
 			now = tg_now_ns(); /* vDSO, every few dozen loops: not per packet */
+			work += dp_dtmf_take_jobs(lc, now);
 		}
+		if (lc->n_evt_out)
+			dp_dtmf_flush_events(lc);
 		sleep_us = dp_idle_next_sleep(&lc->idle, work);
 		if (sleep_us)
 			sb->v[TG_DPC_sleeps]++;

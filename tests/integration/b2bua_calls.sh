@@ -87,7 +87,7 @@ callee uas_basic uas_answer.xml 3 -rtp_echo
 caller uac_basic uac_basic.xml 3 -s 1001 -d 1500 -r 5 -set media 1 ||
 	fail "basic calls: $(tail -5 "$WORK/uac_basic.log")"
 wait "$uas_basic_pid" || fail "basic calls: the callee saw a failure"
-wait_log cp "ended 3," 10
+wait_ended cp 3 10
 [[ $(cdr_count '"end_reason":"normal-clearing-a","sip_code":200') -eq 3 ]] ||
 	fail "3 records normal-clearing-a/200 expected: $(cat "$CDR")"
 # the caller was given the appliance's media address, never the callee's
@@ -133,7 +133,7 @@ pass "topology hiding: the callee's leg shows only the appliance ($(wc -l <"$WOR
 callee uas_hangup uas_hangup.xml 2
 caller uac_wait_bye uac_wait_bye.xml 2 -s 1002 -r 5 || fail "callee hang-up: $(tail -5 "$WORK/uac_wait_bye.log")"
 wait "$uas_hangup_pid" || fail "callee hang-up: the callee saw a failure"
-wait_log cp "ended 5," 10
+wait_ended cp 5 10
 [[ $(cdr_count '"end_reason":"normal-clearing-b"') -eq 2 ]] || fail "2 records normal-clearing-b expected"
 pass "the callee hangs up: BYE relayed to the caller"
 
@@ -141,7 +141,7 @@ pass "the callee hangs up: BYE relayed to the caller"
 callee uas_busy uas_busy.xml 1
 caller uac_486 uac_expect_reject.xml 1 -s 1003 || fail "486: $(tail -5 "$WORK/uac_486.log")"
 grep -q "status=486" "$WORK/uac_486.sipp.log" || fail "the caller did not get 486"
-wait_log cp "ended 6," 10
+wait_ended cp 6 10
 [[ $(cdr_count '"end_reason":"rejected","sip_code":486') -eq 1 ]] || fail "no record rejected/486"
 pass "486 from the callee reaches the caller"
 
@@ -154,7 +154,7 @@ pass "no route: 404"
 callee uas_cancel uas_noanswer.xml 1
 caller uac_cancel uac_cancel.xml 1 -s 1005 || fail "CANCEL: $(tail -5 "$WORK/uac_cancel.log")"
 wait "$uas_cancel_pid" || fail "CANCEL: the callee did not see CANCEL and answer 487"
-wait_log cp "ended 7," 10
+wait_ended cp 7 10
 [[ $(cdr_count '"end_reason":"cancelled","sip_code":487') -eq 1 ]] || fail "no record cancelled/487"
 pass "CANCEL propagated: 200 + 487 on both legs"
 
@@ -162,7 +162,7 @@ pass "CANCEL propagated: 200 + 487 on both legs"
 callee uas_reinv uas_answer.xml 1
 caller uac_reinvite uac_reinvite.xml 1 -s 1006 || fail "re-INVITE: $(tail -5 "$WORK/uac_reinvite.log")"
 wait "$uas_reinv_pid" || fail "re-INVITE: the callee saw a failure"
-wait_log cp "ended 8," 10
+wait_ended cp 8 10
 pass "re-INVITEs relayed both ways"
 
 # 6b. an UPDATE with a new offer (sendonly) relayed with its SDP rewritten, and its answer back
@@ -173,7 +173,7 @@ grep -q "event=reinvite .*dir=sendonly .*c=$APP4" "$WORK/uas_upd.sipp.log" ||
 	fail "the callee's UPDATE offer: $(grep event=reinvite "$WORK/uas_upd.sipp.log")"
 grep -q "event=update status=200 dir=recvonly c=$APP4" "$WORK/uac_update.sipp.log" ||
 	fail "the caller's UPDATE answer: $(grep event=update "$WORK/uac_update.sipp.log")"
-wait_log cp "ended 9," 10
+wait_ended cp 9 10
 pass "UPDATE relayed: offer and answer rewritten to the appliance's media"
 
 # 6c. a 302 from the callee: followed to its best routable Contact (3001 -> the second callee
@@ -190,7 +190,7 @@ wait "$uas_moved_pid" || fail "302: the first callee saw a failure"
 wait "$moved2_pid" || fail "302: the second callee saw a failure: $(tail -5 "$WORK/uas_moved2.log")"
 grep -q "INVITE sip:3001@$CALLEE" "$WORK/uas_moved2.sipp.log" ||
 	fail "the followed INVITE's Request-URI: $(grep -m1 INVITE "$WORK/uas_moved2.sipp.log")"
-wait_log cp "ended 10," 10
+wait_ended cp 10 10
 tail -1 "$CDR" | grep -q '"end_reason":"normal-clearing-a","sip_code":200' ||
 	fail "the redirected call's record: $(tail -1 "$CDR")"
 pass "302 followed: the call reached the routable Contact, the caller never saw the 302"
@@ -198,7 +198,7 @@ pass "302 followed: the call reached the routable Contact, the caller never saw 
 callee uas_moved_nr uas_redirect.xml 1 -key contact "sip:9001@$CALLEE:5092"
 caller uac_302nr uac_expect_reject.xml 1 -s 1013 || fail "302 unroutable: $(tail -5 "$WORK/uac_302nr.log")"
 grep -q "status=480" "$WORK/uac_302nr.sipp.log" || fail "the caller did not get 480: $(cat "$WORK/uac_302nr.sipp.log")"
-wait_log cp "ended 11," 10
+wait_ended cp 11 10
 pass "302 without a routable Contact: 480 to the caller, nothing sent to the Contacts"
 
 # 6d. late offer: A's INVITE has no SDP, B offers in its 2xx, A answers in its ACK, B's ACK
@@ -211,7 +211,7 @@ grep -q "event=offer status=200 c=$APP4 " "$WORK/uac_late.sipp.log" ||
 	fail "the caller's offer: $(grep event=offer "$WORK/uac_late.sipp.log")"
 grep -q "event=ack c=$APP4 " "$WORK/uas_late.sipp.log" ||
 	fail "the callee's answer in the ACK: $(grep event=ack "$WORK/uas_late.sipp.log")"
-wait_log cp "ended 12," 10
+wait_ended cp 12 10
 last_record_answered_with_media || fail "the late-offer call's record: $(tail -1 "$CDR")"
 pass "late offer: B's offer to A in the 2xx, A's answer to B in the ACK, RTP both ways"
 
@@ -230,7 +230,7 @@ grep -Eq "via= ?SIP/2.0/TCP $APP4:5060" "$WORK/uas_tcp.sipp.log" ||
 	fail "the callee's Via over TCP: $(grep -m1 'event=invite ' "$WORK/uas_tcp.sipp.log")"
 grep -q "INVITE sip:4001@$CALLEE:5094;transport=tcp SIP/2.0" "$WORK/uas_tcp.sipp.log" ||
 	fail "the callee's Request-URI: $(grep -m1 '^INVITE' "$WORK/uas_tcp.sipp.log")"
-wait_log cp "ended 13," 10
+wait_ended cp 13 10
 last_record_answered_with_media || fail "the TCP call's record: $(tail -1 "$CDR")"
 pass "SIP over TCP on both legs (Via TCP, transport=tcp), RTP both ways"
 
@@ -240,7 +240,7 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 grep -q "status=503" "$WORK/uac_tcp_refused.sipp.log" ||
 	fail "a refused TCP target: $(cat "$WORK/uac_tcp_refused.sipp.log")"
 [[ $ms -lt 10000 ]] || fail "the refused TCP target took $ms ms (Timer B is 32 s)"
-wait_log cp "ended 14," 10
+wait_ended cp 14 10
 pass "a TCP target that refuses the connection: 503 to the caller after $ms ms"
 
 # 7. retransmissions: 10% loss on both peers, every call completes
@@ -248,8 +248,21 @@ callee uas_lost uas_answer.xml 20 -lost 10
 caller uac_lost uac_basic.xml 20 -s 1007 -r 10 -lost 10 -d 1000 ||
 	fail "-lost 10: $(grep -E 'Successful|Failed' "$WORK/uac_lost.log" | tr -s ' ')"
 wait "$uas_lost_pid" || true
-wait_log cp "ended 34," 40
+wait_ended cp 34 40
 pass "20 calls with 10% loss on both peers: all completed (retransmissions at work)"
+
+# 7b. the INVITE again after our 200 ended its transaction (RFC 6026: the 200 was lost on its
+# way): absorbed as the retransmission it is, no second call reaches the callee
+records=$(wc -l <"$CDR")
+callee uas_again uas_answer.xml 1
+caller uac_again uac_invite_again.xml 1 -s 1009 -d 300 ||
+	fail "INVITE again: $(tail -5 "$WORK/uac_again.log")"
+wait "$uas_again_pid" || fail "INVITE again: the callee $(tail -5 "$WORK/uas_again.log")"
+[[ $(grep -c "event=invite " "$WORK/uas_again.sipp.log") -eq 1 ]] ||
+	fail "the callee got $(grep -c "event=invite " "$WORK/uas_again.sipp.log") INVITEs"
+wait_ended cp 35 10
+(($(wc -l <"$CDR") == records + 1)) || fail "records: $records -> $(wc -l <"$CDR")"
+pass "an INVITE sent again after the 200: absorbed, one call, one record"
 stop_cp cp
 
 # 8. no answer: the B2BUA cancels B and answers the caller 408
@@ -258,7 +271,7 @@ callee uas_na uas_noanswer.xml 1
 caller uac_na uac_expect_reject.xml 1 -s 1008 || fail "no answer: $(tail -5 "$WORK/uac_na.log")"
 grep -q "status=408" "$WORK/uac_na.sipp.log" || fail "the caller did not get 408"
 wait "$uas_na_pid" || fail "no answer: the callee was not cancelled"
-wait_log cp_na "ended 1," 10
+wait_ended cp_na 1 10
 [[ $(cdr_count '"end_reason":"no-answer"') -eq 1 ]] || fail "no record no-answer"
 pass "no answer: B cancelled, 408 to the caller"
 
@@ -267,7 +280,7 @@ callee uas_moved_rl uas_redirect.xml 1 -key contact "sip:3001@$CALLEE:5092"
 caller uac_302rl uac_expect_reject.xml 1 -s 1014 || fail "302 relayed: $(tail -5 "$WORK/uac_302rl.log")"
 grep -q "status=302 .*contact=.*9999@198.18.0.99.* contact2=.*sip:3001@$CALLEE:5092" "$WORK/uac_302rl.sipp.log" ||
 	fail "the caller did not get the 302 with its Contact: $(cat "$WORK/uac_302rl.sipp.log")"
-wait_log cp_na "ended 2," 10
+wait_ended cp_na 2 10
 pass "b2bua.redirect=relay: the 302 reaches the caller with the callee's Contacts"
 stop_cp cp_na
 
@@ -319,7 +332,7 @@ grep -Eq "via= ?SIP/2.0/TCP $APP4:5060" "$WORK/uas_big.sipp.log" ||
 	fail "the big INVITE's Via: $(grep -m1 'event=invite ' "$WORK/uas_big.sipp.log")"
 grep -q "INVITE over 1300 bytes: to $CALLEE:5090/udp over TCP" "$WORK/cp_big.log" ||
 	fail "the switch to TCP was not logged"
-wait_log cp_big "ended 1," 10
+wait_ended cp_big 1 10
 tail -1 "$CDR" | grep -q '"end_reason":"normal-clearing-a","sip_code":200' ||
 	fail "the big INVITE's record: $(tail -1 "$CDR")"
 pass "an INVITE over 1300 bytes goes to a UDP route over TCP (RFC 3261 18.1.1), Via TCP"

@@ -9,7 +9,9 @@
 #  - 491 from a leg: retried after the RFC 3261 back-off, then held;
 #  - a party's own hold (a relayed re-INVITE with sendonly) moves the state to on-hold and back,
 #    and the operator cannot lift it;
-#  - call dtmf: SIP INFO per digit to either party; a party's INFO relayed to the other;
+#  - call dtmf: SIP INFO per digit to either party, or RFC 4733 events played by the dataplane
+#    (checked on the wire with tshark); a party's INFO relayed to the other; a party's RFC 4733
+#    digit relayed and reported;
 #  - transfer: a caller's REFER (202, NOTIFYs with the target's status, the callee connected to
 #    the target on the same endpoints with media relayed, the transferor let go), the operator's
 #    call transfer (the callee replaced, BYE with a Reason), a target that refuses (486: the call
@@ -61,12 +63,15 @@ call() {
 		-trace_logs -log_file "$WORK/uac$n.sipp.log" >"$WORK/uac$n.log" 2>&1 &
 	uac_pid=$!
 	TG_PIDS+=($uac_pid)
-	wait_log cp "answered $n," 10
-	id=$(ctl --json show calls | python3 -c '
+	for _ in $(seq 100); do
+		id=$(ctl --json show calls | python3 -c '
 import json, sys
 calls = json.load(sys.stdin)
 assert len(calls) == 1 and calls[0]["state"] == "connected", calls
-print(calls[0]["id"])') || fail "call $n not connected: $(ctl --json show calls)"
+print(calls[0]["id"])' 2>/dev/null) && return 0
+		sleep 0.1
+	done
+	fail "call $n not connected: $(ctl --json show calls)"
 }
 
 # hang_up : the operator ends the call; both peers must end cleanly
@@ -125,17 +130,34 @@ ctl_fails "connected already" call resume "$id"
 pass "call resume: sendrecv re-INVITE to both legs, connected, media relayed again"
 
 # DTMF from the operator as SIP INFO, to the callee (default) and to the caller
-ctl --json call dtmf "$id" '1#9' >"$WORK/dtmf.json" || fail "call dtmf: $(cat "$WORK/dtmf.json")"
-ctl --json call dtmf "$id" 5 caller >"$WORK/dtmf2.json" || fail "call dtmf caller: $(cat "$WORK/dtmf2.json")"
+ctl --json call dtmf "$id" '1#9' callee info >"$WORK/dtmf.json" || fail "call dtmf: $(cat "$WORK/dtmf.json")"
+ctl --json call dtmf "$id" 5 caller info >"$WORK/dtmf2.json" || fail "call dtmf caller: $(cat "$WORK/dtmf2.json")"
 signals() { sed -n "s/^$2 call=1 event=info signal=\(.\) content-type= \?application\/dtmf-relay.*/\1/p" "$1" | tr -d '\n'; }
 [[ $(signals "$WORK/uas1.sipp.log" uas_answer) == "1#9" ]] ||
 	fail "the callee's INFOs: $(grep event=info "$WORK/uas1.sipp.log")"
 [[ $(signals "$WORK/uac1.sipp.log" uac_wait_bye) == "5" ]] ||
 	fail "the caller's INFOs: $(grep event=info "$WORK/uac1.sipp.log")"
+# ... and as RFC 4733 events in the callee's RTP stream, checked on the wire: the digits in
+# order with their end packets, one SSRC for the audio and the events (the stream stays whole)
+in_peers tshark -i "tg-$INSTANCE" -f "udp dst port 16000" -w "$WORK/dtmf.pcap" \
+	>"$WORK/tshark.log" 2>&1 &
+tshark_pid=$!
+TG_PIDS+=($tshark_pid)
+for _ in $(seq 50); do grep -q "Capturing on" "$WORK/tshark.log" && break; sleep 0.1; done
+ctl --json call dtmf "$id" 47 callee rtp >"$WORK/dtmf3.json" || fail "call dtmf rtp: $(cat "$WORK/dtmf3.json")"
+sleep 1
+kill -TERM "$tshark_pid"
+wait "$tshark_pid" || true
+events=$(tshark -r "$WORK/dtmf.pcap" -d udp.port==16000,rtp -Y rtpevent -T fields \
+	-e rtpevent.event_id -e rtpevent.end_of_event 2>/dev/null | uniq | tr '\t\n' ': ')
+[[ $events =~ ^4:0\ (4:0\ )*4:1\ 7:0\ (7:0\ )*7:1\ $ ]] || fail "RFC 4733 events on the wire: '$events'"
+ssrcs=$(tshark -r "$WORK/dtmf.pcap" -d udp.port==16000,rtp -Y rtp -T fields -e rtp.ssrc 2>/dev/null | sort -u | wc -l)
+[[ $ssrcs -eq 1 ]] || fail "the callee's stream changed SSRC around the digits: $ssrcs SSRCs"
 ctl_fails "DIGITS: '12x' is not" call dtmf "$id" 12x
+ctl_fails "HOW: 'smoke' is neither" call dtmf "$id" 1 callee smoke
 ctl_fails "TO: 'both' is neither" call dtmf "$id" 1 both
 hang_up 1
-pass "call dtmf: one INFO per digit (application/dtmf-relay) to the callee or the caller, in order; bad digits refused"
+pass "call dtmf: INFO per digit to the callee or the caller; RFC 4733 events in the callee's stream on the wire, one SSRC; bad digits refused"
 
 # 2. the callee refuses the hold: the caller is put back, the call stays connected
 call 2 -set refuse 1
@@ -208,6 +230,26 @@ wait "$uas_pid" || fail "its callee: $(tail -5 "$WORK/uas5.log")"
 	fail "the relayed INFOs: $(grep event=info "$WORK/uas5.sipp.log")"
 [[ $(grep -c "event=info-answered" "$WORK/uac5.sipp.log") -eq 2 ]] || fail "the INFOs' answers"
 pass "a party's INFO reaches the other party with its body, its 200 comes back"
+
+# 5b. a caller's RFC 4733 digit: relayed to the callee and reported by the dataplane
+before=$(ctl --json show stats | python3 -c 'import json, sys; print(json.load(sys.stdin)["calls"]["dtmf_received"])')
+in_peers timeout 60 sipp -sf "$SIPP_DIR/uas_answer.xml" -i $CALLEE -p 5090 -mi $CALLEE \
+	-mp 16000 -m 1 -timeout 50 -nostdin >"$WORK/uas5b.log" 2>&1 &
+uas_pid=$!
+TG_PIDS+=($uas_pid)
+sleep 0.5
+in_peers timeout 60 sipp -sf "$SIPP_DIR/uac_wait_bye.xml" "$APP4:5060" -i $CALLER -p 5080 \
+	-mi $CALLER -mp 17000 -m 1 -s 1001 -timeout 50 -nostdin -set dtmf 1 >"$WORK/uac5b.log" 2>&1 &
+uac_pid=$!
+TG_PIDS+=($uac_pid)
+wait_log cp "DTMF 5 [(][0-9]+ ms, RTP[)]" 10
+after=$(ctl --json show stats | python3 -c 'import json, sys; print(json.load(sys.stdin)["calls"]["dtmf_received"])')
+((after == before + 1)) || fail "dtmf_received: $before -> $after"
+id=$(ctl --json show calls | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["id"])')
+relayed=$(field 'c["media"][0]["b"]["stats"]["relayed"]')
+((relayed >= 10)) || fail "the digit's packets were not relayed to the callee: $relayed"
+hang_up 5b
+pass "a caller's RFC 4733 digit is relayed and reported once (DTMF 5)"
 
 # 6. blind transfer by REFER: the caller sends the callee to 2001 (the target plays RTP)
 target() { # target NAME SCENARIO [options] : the transfer target on 5092 (5093 for a refusal)
@@ -292,5 +334,5 @@ kill -0 "$cp_pid" || fail "the control plane died"
 
 # 10. nothing left behind
 nothing_left "$SOCK"
-[[ $(wc -l <"$CDR") -eq 8 ]] || fail "records: $(wc -l <"$CDR")"
-pass "bad requests refused with a message; every call over: nothing left, eight records"
+[[ $(wc -l <"$CDR") -eq 9 ]] || fail "records: $(wc -l <"$CDR")"
+pass "bad requests refused with a message; every call over: nothing left, nine records"

@@ -67,6 +67,19 @@ wait_log() {
 	fail "no line matching '$pattern' in $1.log after $3 s"
 }
 
+# wait_ended NAME N SECONDS : waits until NAME's status line counts at least N calls ended
+# (a status line comes once a second, so with several calls ending in one second an exact
+# "ended N," may never be printed)
+wait_ended() {
+	local f=$WORK/$1.log want=$2 deadline=$((SECONDS + $3)) n
+	while ((SECONDS < deadline)); do
+		n=$(grep -Eo "ended [0-9]+," "$f" 2>/dev/null | tail -1 | tr -dc 0-9)
+		[[ -n $n ]] && ((n >= want)) && return 0
+		sleep 0.1
+	done
+	fail "fewer than $want calls ended in $1.log after $3 s"
+}
+
 # count_log NAME PATTERN : how many lines of $WORK/NAME.log match
 count_log() {
 	grep -Ec -- "$2" "$WORK/$1.log" 2>/dev/null || true

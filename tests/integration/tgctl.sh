@@ -129,7 +129,7 @@ wait "$uac1_pid" || fail "the caller did not end cleanly: $(tail -5 "$WORK/uac1.
 wait "$uas1_pid" || fail "the callee did not end cleanly: $(tail -5 "$WORK/uas1.log")"
 grep -Eq 'event=bye reason= ?SIP;cause=200;text="ended by the operator"' "$WORK/uac1.sipp.log" ||
 	fail "the caller's BYE: $(grep event=bye "$WORK/uac1.sipp.log")"
-wait_log cp "ended 1," 10
+wait_ended cp 1 10
 tail -1 "$CDR" | grep -q '"end_reason":"operator"' || fail "the record: $(tail -1 "$CDR")"
 [[ $(ctl --json show calls) == "[]" ]] || fail "calls left: $(ctl --json show calls)"
 pass "call hangup: BYE with a Reason to both legs, record 'operator', no call left"
