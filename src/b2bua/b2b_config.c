@@ -2,9 +2,24 @@
 /* Each [b2bua] config key, declared once. */
 #include "b2b_config.h"
 
+#include <errno.h>
+#include <stdio.h>
+
 #define B2B_CFG(member) TG_CFG_AT(struct b2b_config, member)
 
 static const char *const redirect_modes[] = {"follow", "relay", NULL};
+
+/* Rounds of EP_STATS for every call: not more often than once a second */
+static int quality_interval_ok(const void *value, char *err, size_t errlen)
+{
+	uint64_t ms = *(const uint64_t *)value;
+
+	if (ms && ms < 1000) {
+		snprintf(err, errlen, "0 (off) or at least 1s");
+		return -EINVAL;
+	}
+	return 0;
+}
 
 static const struct tg_cfg_key b2b_keys[] = {
 	{"b2bua", "max_calls", TG_CFG_UINT, B2B_CFG(max_calls), .def = "100000", .min = 1,
@@ -44,6 +59,13 @@ static const struct tg_cfg_key b2b_keys[] = {
 		.max = 16, .flags = TG_CFG_LIVE,
 		.help = "redirect = follow: at most this many 3xx followed per call (loops "
 			"end); past it, or with no routable Contact, the caller gets 480."},
+	{"b2bua", "quality_interval", TG_CFG_DURATION, B2B_CFG(quality_interval_ms), .def = "5s",
+		.min = 0, .max = 3600000, .flags = TG_CFG_LIVE, .validate = quality_interval_ok,
+		.help = "How often, while someone subscribes to media-quality events (tgctl "
+			"events), each answered call's media statistics are read from the "
+			"dataplane and published (MOS, jitter, RTT, loss, packets per stream and "
+			"leg); 0: never, else at least 1s. A change takes effect from the next "
+			"round."},
 };
 
 int b2b_config_register(struct tg_cfg *cfg, struct b2b_config *bc)

@@ -23,6 +23,7 @@ struct b2b_config {
 	bool latch;
 	int redirect; /* enum b2b_redirect */
 	uint32_t max_redirects;
+	uint64_t quality_interval_ms; /* media-quality events; 0: off */
 };
 
 int b2b_config_register(struct tg_cfg *cfg, struct b2b_config *bc);

@@ -6,11 +6,18 @@
  * pile up unread, so a client can hold at most one line buffer and about one answer of ours.
  * A connection that goes is taken out of the table at once and freed on the next loop
  * iteration: it may die inside a handler's answer while its input is being walked.
+ *
+ * A stream (cp_ctl_stream_begin) keeps its request in progress on the connection, so nothing
+ * else is taken; the connection reads only to hear the client stop (any byte, or EOF), and its
+ * lines go through stream_put(), which refuses what would take the queue past
+ * CP_CTL_STREAM_MAX and counts it. A stream whose client goes is marked closing and its owner
+ * told from reap(), never from inside one of the owner's own calls.
  */
 #include "cp_ctl.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -64,6 +71,13 @@ struct cp_ctl_req {
 	struct cp_ctl *ctl;
 	struct conn *conn;		/* NULL: the connection has gone */
 	struct cp_ctl_req *prev, *next; /* in ctl->reqs: every request not answered yet */
+	/* a stream (cp_ctl_stream_begin) */
+	bool stream;
+	bool closing;	/* its client went: on_close is due (reap) */
+	bool want_room; /* on_room is due once the client has read the queue below half */
+	cp_ctl_stream_fn on_close, on_room;
+	void *stream_arg;
+	uint64_t lost; /* lines dropped since the last {"dropped": N} */
 	struct cp_ctl_words words;
 };
 
@@ -85,6 +99,7 @@ struct cp_ctl {
 	struct row *rows;
 	unsigned n_rows, cap_rows;
 	struct cp_ctl_req *reqs;
+	unsigned n_streams;
 };
 
 static void cmd_help(void *arg, struct cp_ctl_req *req, const char *const *args, unsigned nargs);
@@ -221,10 +236,18 @@ static size_t out_queued(const struct conn *k)
 	return k->out_len - k->out_off;
 }
 
+static bool streaming(const struct conn *k)
+{
+	return k->pending && k->pending->stream;
+}
+
 static bool wants_input(const struct conn *k)
 {
-	return k->state == CONN_OPEN && !k->eof && !k->pending && k->in_len < sizeof(k->in) &&
-	       out_queued(k) < CP_CTL_OUT_LOW;
+	if (k->state != CONN_OPEN || k->eof)
+		return false;
+	if (streaming(k))
+		return true; /* only to hear the client stop */
+	return !k->pending && k->in_len < sizeof(k->in) && out_queued(k) < CP_CTL_OUT_LOW;
 }
 
 static void set_events(struct conn *k)
@@ -245,6 +268,8 @@ static void conn_kill(struct conn *k)
 		return;
 	k->state = CONN_DEAD;
 	if (k->pending) {
+		/* a stream's owner is told from reap(): we may be inside one of its calls */
+		k->pending->closing = k->pending->stream;
 		k->pending->conn = NULL;
 		k->pending = NULL;
 	}
@@ -259,11 +284,30 @@ static void conn_kill(struct conn *k)
 	cp_timer_start(c->loop, &c->reap, 0);
 }
 
+static void req_free(struct cp_ctl_req *r);
+
+/* A stream whose client has gone, or NULL */
+static struct cp_ctl_req *closing_stream(const struct cp_ctl *c)
+{
+	for (struct cp_ctl_req *r = c->reqs; r; r = r->next)
+		if (r->closing)
+			return r;
+	return NULL;
+}
+
 static void reap(struct cp_loop *l, struct cp_timer *t, void *arg)
 {
 	struct cp_ctl *c = arg;
+	struct cp_ctl_req *r;
 	struct conn *k;
 
+	/* one at a time, from the head: an owner's on_close may end its other streams */
+	while ((r = closing_stream(c))) {
+		r->closing = false;
+		if (r->on_close)
+			r->on_close(r->stream_arg, r);
+		req_free(r);
+	}
 	while ((k = c->dead)) {
 		c->dead = k->next_dead;
 		free(k->out);
@@ -306,8 +350,9 @@ static bool conn_flush(struct conn *k)
 	return true;
 }
 
-/* One answer line onto the queue (text without its newline) and out as far as it goes. */
-static void conn_send(struct conn *k, const char *text, size_t len)
+/* One line onto the queue (text without its newline); false when it killed the connection
+ * (no memory). */
+static bool conn_queue(struct conn *k, const char *text, size_t len)
 {
 	size_t queued = out_queued(k);
 
@@ -327,7 +372,7 @@ static void conn_send(struct conn *k, const char *text, size_t len)
 			TG_LOG(CP, ERR,
 				"control connection closed: no memory for a %zu-byte answer", len);
 			conn_kill(k);
-			return;
+			return false;
 		}
 		k->out = p;
 		k->out_cap = cap;
@@ -335,7 +380,14 @@ static void conn_send(struct conn *k, const char *text, size_t len)
 	memcpy(k->out + k->out_len, text, len);
 	k->out[k->out_len + len] = '\n';
 	k->out_len += len + 1;
-	conn_flush(k);
+	return true;
+}
+
+/* One answer line onto the queue (text without its newline) and out as far as it goes. */
+static void conn_send(struct conn *k, const char *text, size_t len)
+{
+	if (conn_queue(k, text, len))
+		conn_flush(k);
 }
 
 static void __attribute__((format(printf, 3, 4)))
@@ -361,6 +413,8 @@ static void req_free(struct cp_ctl_req *r)
 {
 	struct cp_ctl *c = r->ctl;
 
+	if (r->stream)
+		c->n_streams--;
 	if (r->prev)
 		r->prev->next = r->next;
 	else
@@ -374,9 +428,18 @@ static void answer(struct cp_ctl_req *r, json_t *obj)
 {
 	static const char oom[] = "{\"ok\":false,\"error\":\"out of memory\",\"code\":\"ENOMEM\"}";
 	struct conn *k = r->conn;
-	char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
-	size_t len = text ? strlen(text) : 0;
+	char *text;
+	size_t len;
 
+	if (r->stream) {
+		TG_LOG(CP, ERR,
+			"control: a stream answered like a request (a handler's bug): ended");
+		json_decref(obj);
+		cp_ctl_stream_end(r, NULL);
+		return;
+	}
+	text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+	len = text ? strlen(text) : 0;
 	json_decref(obj);
 	if (k && k->state != CONN_DEAD) {
 		k->pending = NULL;
@@ -591,6 +654,11 @@ static void take_requests(struct conn *k)
 		k->in_len -= used;
 	}
 	k->walking = false;
+	if (k->state == CONN_OPEN && streaming(k) && (k->in_len || k->eof)) {
+		/* a client stops a stream by sending anything, or by closing */
+		conn_kill(k);
+		return;
+	}
 	if (k->state == CONN_OPEN && k->eof && !k->pending && !k->in_len) {
 		k->state = CONN_CLOSING;
 		conn_flush(k);
@@ -627,6 +695,169 @@ static void conn_read(struct conn *k)
 	}
 }
 
+/* ---- streams ------------------------------------------------------------------------------- */
+
+/* {"dropped": N} for lost lines into buf; its length, 0 when none were lost */
+static size_t note_text(uint64_t lost, char *buf, size_t len)
+{
+	return lost ? (size_t)snprintf(buf, len, "{\"dropped\":%" PRIu64 "}", lost) : 0;
+}
+
+/*
+ * Queues the note for lost lines (if any) and then text (NULL: the note alone), when both fit
+ * under CP_CTL_STREAM_MAX; out at once if nothing was waiting (else EPOLLOUT is armed already).
+ * 0, -ENOBUFS (dropped and counted) or -ENOTCONN.
+ */
+static int stream_put(struct cp_ctl_req *r, const char *text, size_t len)
+{
+	struct conn *k = r->conn;
+	char note[48];
+	size_t nlen = note_text(r->lost, note, sizeof(note));
+	size_t need = (nlen ? nlen + 1 : 0) + (text ? len + 1 : 0);
+	bool idle;
+
+	if (!k)
+		return -ENOTCONN;
+	if (!need)
+		return 0;
+	if (out_queued(k) + need > CP_CTL_STREAM_MAX) {
+		if (text)
+			r->lost++;
+		r->want_room = true;
+		return -ENOBUFS;
+	}
+	idle = !out_queued(k);
+	if (nlen) {
+		if (!conn_queue(k, note, nlen))
+			return -ENOTCONN;
+		r->lost = 0;
+	}
+	if (text && !conn_queue(k, text, len))
+		return -ENOTCONN;
+	if (idle)
+		conn_flush(k);
+	return r->conn ? 0 : -ENOTCONN;
+}
+
+/* The client read some of a stream's queue: the note for lost lines, then the owner's on_room */
+static void stream_drained(struct conn *k)
+{
+	struct cp_ctl_req *r = k->pending;
+
+	if (out_queued(k) >= CP_CTL_STREAM_MAX / 2)
+		return;
+	if (r->lost)
+		stream_put(r, NULL, 0);
+	if (r->conn && r->want_room && out_queued(k) < CP_CTL_STREAM_MAX / 2) {
+		r->want_room = false;
+		if (r->on_room)
+			r->on_room(r->stream_arg, r);
+	}
+}
+
+void cp_ctl_stream_begin(
+	struct cp_ctl_req *req, cp_ctl_stream_fn on_close, cp_ctl_stream_fn on_room, void *arg)
+{
+	static const char head[] = "{\"ok\":true,\"stream\":true}";
+	struct cp_ctl *c = req->ctl;
+	struct conn *k = req->conn;
+	int sndbuf = CP_CTL_STREAM_SNDBUF;
+
+	req->stream = true;
+	req->on_close = on_close;
+	req->on_room = on_room;
+	req->stream_arg = arg;
+	c->n_streams++;
+	if (!k) {
+		/* the client went while the handler worked: told from the loop, like any close */
+		req->closing = true;
+		cp_timer_start(c->loop, &c->reap, 0);
+		return;
+	}
+	/* the kernel's buffer is part of what a slow client holds up: keep it small too */
+	if (setsockopt(k->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) < 0)
+		TG_LOG(CP, DEBUG, "control stream: SO_SNDBUF: %s", strerror(errno));
+	conn_send(k, head, sizeof(head) - 1);
+	if (k->state == CONN_DEAD)
+		return;
+	/* inside take_requests() the input is looked at when the handler returns */
+	if (!k->walking && (k->in_len || k->eof))
+		conn_kill(k);
+	else
+		set_events(k);
+}
+
+int cp_ctl_stream_send(struct cp_ctl_req *req, json_t *line)
+{
+	char *text;
+	int rc;
+
+	if (!req->conn) {
+		json_decref(line);
+		return -ENOTCONN;
+	}
+	/* reals as people write them (4.41, not 4.4100000000000001) */
+	text = line ? json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
+	json_decref(line);
+	if (!text) {
+		req->lost++;
+		return -ENOMEM;
+	}
+	rc = stream_put(req, text, strlen(text));
+	free(text);
+	return rc;
+}
+
+bool cp_ctl_stream_full(struct cp_ctl_req *req)
+{
+	if (!req->conn)
+		return true;
+	if (out_queued(req->conn) < CP_CTL_STREAM_MAX / 2)
+		return false;
+	req->want_room = true;
+	return true;
+}
+
+void cp_ctl_stream_lost(struct cp_ctl_req *req, uint64_t n)
+{
+	req->lost += n;
+	/* told now if it fits: the next line may be long in coming */
+	if (n && req->conn && out_queued(req->conn) < CP_CTL_STREAM_MAX / 2)
+		stream_put(req, NULL, 0);
+}
+
+void cp_ctl_stream_end(struct cp_ctl_req *req, const char *reason)
+{
+	static const char plain[] = "{\"end\":true}";
+	struct conn *k = req->conn;
+
+	if (k) {
+		json_t *o = json_pack("{s:b}", "end", 1);
+		char note[48], *text;
+		size_t nlen = note_text(req->lost, note, sizeof(note));
+
+		if (o && reason)
+			json_object_set_new(o, "reason", cp_ctl_json_str(reason));
+		text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		json_decref(o);
+		k->pending = NULL;
+		/* the last lines go whatever the queue holds: they are short, and the last */
+		if ((!nlen || conn_queue(k, note, nlen)) &&
+			conn_queue(k, text ? text : plain, text ? strlen(text) : sizeof(plain) - 1))
+			conn_flush(k);
+		free(text);
+		/* the connection takes requests again */
+		if (k->state != CONN_DEAD && !k->walking)
+			cp_timer_start(k->ctl->loop, &k->resume, 0);
+	}
+	req_free(req); /* a closing one's on_close is not called: its owner ended it */
+}
+
+unsigned cp_ctl_streams(const struct cp_ctl *c)
+{
+	return c->n_streams;
+}
+
 /*
  * Every event of a connection. The loop dispatches by file descriptor, and an event read in the
  * same batch as a close may reach the connection that got the number next: a hang-up is checked
@@ -648,6 +879,10 @@ static void on_conn_event(struct cp_loop *l, int fd, uint32_t events, void *arg)
 		}
 	}
 	if (out_queued(k) && !conn_flush(k))
+		return;
+	if (streaming(k))
+		stream_drained(k);
+	if (k->state == CONN_DEAD)
 		return;
 	if (wants_input(k))
 		conn_read(k);
@@ -1058,6 +1293,8 @@ void cp_ctl_write_docs(const struct cp_ctl *c, FILE *out)
 	      "```\n"
 	      "tgctl [--instance NAME | --socket PATH] [--json] [--timeout SECONDS] COMMAND "
 	      "[ARGS...]\n"
+	      "tgctl [...] events [--call ID] [--kinds KIND,...] [--json] [--count N] [--for "
+	      "SECONDS]\n"
 	      "```\n\n"
 	      "`tgctl` sends one command to the control plane's socket "
 	      "(`controlplane.control_socket`, by default `/run/tollgate/<instance>.ctl`) and "
@@ -1065,6 +1302,10 @@ void cp_ctl_write_docs(const struct cp_ctl *c, FILE *out)
 	      "`--json` prints the result as JSON instead. Exit status: 0 done, 1 the control "
 	      "plane refused the command (the message says why), 2 a bad command line, 3 no "
 	      "answer (cannot connect, or no answer within `--timeout`, 5 s by default).\n\n"
+	      "`tgctl events` keeps the connection and prints each event as it comes, one line "
+	      "each (time, call, kind, fields; `--json`: the JSON lines as they are), until "
+	      "`--count` events or `--for` seconds have passed, or Ctrl-C (exit 0 in each "
+	      "case).\n\n"
 	      "## Commands\n\n"
 	      "| Command | Arguments | Description |\n"
 	      "|---------|-----------|-------------|\n",
@@ -1093,6 +1334,14 @@ void cp_ctl_write_docs(const struct cp_ctl *c, FILE *out)
 		"that waits for something (the dataplane) holds back the connection's next "
 		"request. Limits: a request line of at most %d bytes (a longer one is answered "
 		"with an error and the connection closed), %d strings of at most %d bytes without "
-		"control characters, %d connections.\n",
-		CP_CTL_LINE_MAX - 1, CP_CTL_MAX_WORDS, CP_CTL_WORD_MAX, CP_CTL_MAX_CONNS);
+		"control characters, %d connections.\n\n"
+		"A command may answer with a stream (`events`): `{\"ok\": true, \"stream\": "
+		"true}`, then one JSON object per line as things happen, until the client closes "
+		"the connection or sends anything (that stops the stream and closes the "
+		"connection), or the control plane ends it with `{\"end\": true, \"reason\": "
+		"\"...\"}` (the connection then takes requests again). A stream holds at most %u "
+		"KiB for a client that does not read; lines beyond are dropped, and the client is "
+		"told how many with a line `{\"dropped\": N}` before the next one it gets.\n",
+		CP_CTL_LINE_MAX - 1, CP_CTL_MAX_WORDS, CP_CTL_WORD_MAX, CP_CTL_MAX_CONNS,
+		CP_CTL_STREAM_MAX >> 10);
 }

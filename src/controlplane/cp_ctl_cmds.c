@@ -322,10 +322,11 @@ static const struct cp_ctl_cmd cmds[] = {
 		cmd_set, NULL},
 	{"show stats", "", 0, 0,
 		"Counters: calls (active, in memory, calls per second since the last status line "
-		"or show stats, offered, answered, ended, rejections), SIP transactions, the SIP "
-		"transport, the channel to the dataplane, and the dataplane's lcores, ports and "
-		"drops per reason from its stats segment (packets per second since the last show "
-		"stats).",
+		"or show stats, offered, answered, ended, rejections), SIP transactions, the event "
+		"bus (published, delivered, dropped for subscribers that fell behind, "
+		"subscribers), the SIP transport, the channel to the dataplane, and the "
+		"dataplane's lcores, ports and drops per reason from its stats segment (packets "
+		"per second since the last show stats).",
 		cmd_show_stats, NULL},
 	{"reload", "", 0, 0,
 		"Reads the config file again (with the command line's --set overrides after it): "

@@ -3,8 +3,9 @@
  * The control plane's own operator commands, rows of the control socket's table (cp_ctl.h):
  *   show config [KEY|SECTION]  every key, its value (secret ones hidden) and how it changes
  *   set KEY VALUE              a live key, through the same tg_cfg_set() as --set
- *   show stats                 calls and transactions (the session layer's hook), SIP, the
- *                              channel, and the dataplane's counters from the stats segment
+ *   show stats                 calls, transactions and the event bus (the session layer's
+ *                              hook), SIP, the channel, and the dataplane's counters from the
+ *                              stats segment
  *   reload                     the config file again: routing swapped in, live keys set,
  *                              boot-only changes reported, calls kept
  * The session layer registers its own rows (calls) next to these.

@@ -9,6 +9,16 @@
  * Answers come in the order of the requests. Blank lines are not requests. A request line
  * longer than CP_CTL_LINE_MAX gets an error answer and the connection is closed.
  *
+ * Streams: a command may answer {"ok": true, "stream": true} instead, and then send one JSON
+ * object per line for as long as the stream lasts:
+ *   {...}                        a line of the stream (events: one event, see b2b_events_ctl.h)
+ *   {"dropped": N}               N lines were lost since the last such line (the client read
+ *                                too slowly, or the server's own queue overflowed)
+ *   {"end": true, "reason": ".."} the server ended the stream ("reason" optional); the
+ *                                connection takes requests again
+ * The client stops a stream by closing the connection or by sending anything at all (which is
+ * not read as a request: the server closes the connection).
+ *
  * Plain functions, no state: the fuzzer drives the parser directly.
  */
 #ifndef TG_CP_CTL_PROTO_H

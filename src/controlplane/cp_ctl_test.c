@@ -8,7 +8,12 @@
  * closes while its request is in progress, a line over the limit (error, then closed), the
  * connection limit, a client that shuts down its side, help, registration rules, the docs, and
  * the socket file: directory and modes, a stale file replaced, a live one taken over only when
- * its server goes, a plain file refused. Waits are bounded by conditions, not fixed sleeps.
+ * its server goes, a plain file refused. Streams: lines in order and a handler's end (the
+ * connection goes on), a client that does not read (lines dropped beyond the bound, then the
+ * {"dropped": N} line says exactly how many, the owner's on_room once read), lines the owner
+ * lost itself, a client that stops the stream by sending or by closing (on_close once,
+ * everything freed: the ASan build checks leaks), a stream begun after its client went, and
+ * the server freed under an open stream. Waits are bounded by conditions, not fixed sleeps.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,6 +46,8 @@ struct fx {
 	struct cp_ctl_req *held[MAX_HELD]; /* requests of "later", not answered yet */
 	char held_tag[MAX_HELD][16];
 	unsigned n_held;
+	struct cp_ctl_req *stream; /* the stream of "watch", until it ends or closes */
+	unsigned closed, rooms;	   /* its on_close and on_room calls */
 };
 
 struct client {
@@ -681,6 +688,272 @@ static void test_table_only(void **state)
 	cp_ctl_free(c);
 }
 
+/* ---- streams ------------------------------------------------------------------------------ */
+
+static void on_stream_close(void *arg, struct cp_ctl_req *req)
+{
+	struct fx *f = arg;
+
+	assert_ptr_equal(req, f->stream);
+	f->stream = NULL;
+	f->closed++;
+}
+
+static void on_stream_room(void *arg, struct cp_ctl_req *req)
+{
+	struct fx *f = arg;
+
+	assert_ptr_equal(req, f->stream);
+	f->rooms++;
+}
+
+/* watch: a stream at once; watch-later: held in f->held, begun by the test */
+static void cmd_watch(void *arg, struct cp_ctl_req *req, const char *const *args, unsigned nargs)
+{
+	struct fx *f = arg;
+
+	assert_null(f->stream);
+	f->stream = req;
+	cp_ctl_stream_begin(req, on_stream_close, on_stream_room, f);
+}
+
+static void register_stream_rows(struct fx *f)
+{
+	const struct cp_ctl_cmd rows[] = {
+		{"watch", "", 0, 0, "A stream.", cmd_watch, f},
+		{"watch-later", "TAG", 1, 1, "Held; the test begins its stream.", cmd_later, f},
+	};
+
+	assert_int_equal(cp_ctl_register(f->ctl, rows, 2), 0);
+}
+
+/* A line of the stream: {"seq": n, "pad": "..."} of about 100 bytes */
+static int send_seq(struct fx *f, unsigned n)
+{
+	static const char pad[] =
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
+
+	return cp_ctl_stream_send(f->stream, json_pack("{s:i, s:s}", "seq", (int)n, "pad", pad));
+}
+
+static void expect_stream_head(json_t *a)
+{
+	assert_non_null(a);
+	assert_true(json_is_true(json_object_get(a, "ok")));
+	assert_true(json_is_true(json_object_get(a, "stream")));
+	assert_null(json_object_get(a, "result"));
+	json_decref(a);
+}
+
+/* The next line is {"seq": n}; frees it */
+static void expect_seq(json_t *a, unsigned n)
+{
+	assert_non_null(a);
+	if (json_integer_value(json_object_get(a, "seq")) != (json_int_t)n) {
+		char *got = json_dumps(a, JSON_COMPACT);
+
+		fail_msg("line %s, expected seq %u", got, n);
+	}
+	json_decref(a);
+}
+
+static void test_stream_lines(void **state)
+{
+	struct fx *f = *state;
+	struct client *c = dial(f);
+	json_t *a;
+
+	register_stream_rows(f);
+	say(c, "[\"watch\"]\n");
+	expect_stream_head(hear(f, c));
+	assert_non_null(f->stream);
+	assert_int_equal(cp_ctl_streams(f->ctl), 1);
+	for (unsigned i = 0; i < 3; i++)
+		assert_int_equal(send_seq(f, i), 0);
+	for (unsigned i = 0; i < 3; i++)
+		expect_seq(hear(f, c), i);
+	/* lines the owner lost itself are told before the next line */
+	cp_ctl_stream_lost(f->stream, 5);
+	assert_int_equal(send_seq(f, 8), 0);
+	a = hear(f, c);
+	assert_int_equal(json_integer_value(json_object_get(a, "dropped")), 5);
+	json_decref(a);
+	expect_seq(hear(f, c), 8);
+	assert_false(cp_ctl_stream_full(f->stream));
+	silent(f, c, 20);
+
+	/* the handler ends it: the last line, and the connection takes requests again */
+	cp_ctl_stream_end(f->stream, "no more");
+	f->stream = NULL;
+	a = hear(f, c);
+	assert_true(json_is_true(json_object_get(a, "end")));
+	assert_string_equal(json_string_value(json_object_get(a, "reason")), "no more");
+	json_decref(a);
+	assert_int_equal(cp_ctl_streams(f->ctl), 0);
+	say(c, "[\"echo\", \"after\"]\n");
+	expect_ok(hear(f, c), "[\"after\"]");
+
+	/* a stream begun later, after the handler worked on it */
+	say(c, "[\"watch-later\", \"x\"]\n");
+	CP_TEST_RUN_UNTIL(f->loop, f->n_held == 1, 2000);
+	f->stream = f->held[0];
+	cp_ctl_stream_begin(f->stream, on_stream_close, on_stream_room, f);
+	expect_stream_head(hear(f, c));
+	assert_int_equal(send_seq(f, 1), 0);
+	expect_seq(hear(f, c), 1);
+	cp_ctl_stream_end(f->stream, NULL);
+	f->stream = NULL;
+	a = hear(f, c);
+	assert_true(json_is_true(json_object_get(a, "end")));
+	assert_null(json_object_get(a, "reason"));
+	json_decref(a);
+	say(c, "[\"echo\"]\n");
+	expect_ok(hear(f, c), "[]");
+	assert_int_equal(f->closed, 0); /* ended by the owner: no on_close */
+	hang_up(c);
+}
+
+/*
+ * A client that reads nothing: the first lines fill the kernel's buffer and the stream's queue,
+ * the rest are dropped and counted (the queue never grows past its bound). When the client
+ * reads, it gets every queued line in order, then {"dropped": N} with exactly the lines it
+ * missed, and the owner its on_room; the next line comes through.
+ */
+static void test_stream_backed_up(void **state)
+{
+	struct fx *f = *state;
+	struct client *c = dial(f);
+	unsigned total = 5000, queued = 0, dropped = 0, next = 0;
+	json_t *a;
+
+	register_stream_rows(f);
+	say(c, "[\"watch\"]\n");
+	expect_stream_head(hear(f, c));
+	for (unsigned i = 0; i < total; i++) {
+		int rc = send_seq(f, i);
+
+		assert_true(rc == 0 || rc == -ENOBUFS);
+		if (rc == 0) {
+			assert_int_equal(dropped, 0); /* nothing is read meanwhile: no gap closes */
+			queued++;
+		} else {
+			dropped++;
+		}
+	}
+	/* bounded: the kernel's (small) buffer and CP_CTL_STREAM_MAX, ~100 bytes a line */
+	print_message("%u lines queued, %u dropped\n", queued, dropped);
+	assert_true(dropped > 0);
+	assert_true(queued * 100 < CP_CTL_STREAM_MAX + 4 * CP_CTL_STREAM_SNDBUF);
+	assert_true(cp_ctl_stream_full(f->stream));
+	cp_test_run_ms(f->loop, 20);
+	assert_int_equal(f->rooms, 0);
+
+	/* now it reads: the lines in order, then how many it missed */
+	while (next < queued) {
+		expect_seq(hear(f, c), next);
+		next++;
+	}
+	a = hear(f, c);
+	if (json_integer_value(json_object_get(a, "dropped")) != (json_int_t)dropped) {
+		char *got = json_dumps(a, JSON_COMPACT);
+
+		fail_msg("after %u lines: %s, expected {\"dropped\": %u}", queued, got, dropped);
+	}
+	json_decref(a);
+	CP_TEST_RUN_UNTIL(f->loop, f->rooms == 1, 2000);
+	assert_false(cp_ctl_stream_full(f->stream));
+	assert_int_equal(send_seq(f, total), 0);
+	expect_seq(hear(f, c), total);
+	silent(f, c, 20);
+	assert_int_equal(f->closed, 0);
+	hang_up(c);
+	CP_TEST_RUN_UNTIL(f->loop, f->closed == 1, 2000);
+	assert_null(f->stream);
+	assert_int_equal(cp_ctl_streams(f->ctl), 0);
+}
+
+/* A client stops a stream by sending anything, or by closing with lines still queued: the
+ * owner hears it once, from the loop, and everything is freed. */
+static void test_stream_client_stops(void **state)
+{
+	struct fx *f = *state;
+	struct client *c = dial(f);
+
+	register_stream_rows(f);
+	say(c, "[\"watch\"]\n");
+	expect_stream_head(hear(f, c));
+	assert_int_equal(send_seq(f, 0), 0);
+	expect_seq(hear(f, c), 0);
+	say(c, "stop\n");
+	CP_TEST_RUN_UNTIL(f->loop, f->closed == 1, 2000);
+	assert_null(hear(f, c)); /* then closed */
+	hang_up(c);
+	CP_TEST_RUN_UNTIL(f->loop, cp_ctl_conns(f->ctl) == 0, 2000);
+	assert_int_equal(cp_ctl_streams(f->ctl), 0);
+
+	/* closed mid-stream with lines queued and dropped: told once, the sends meanwhile are
+	 * refused, not queued */
+	c = dial(f);
+	say(c, "[\"watch\"]\n");
+	expect_stream_head(hear(f, c));
+	for (unsigned i = 0; i < 3000; i++)
+		send_seq(f, i);
+	hang_up(c);
+	CP_TEST_RUN_UNTIL(f->loop, f->closed == 2, 2000);
+	assert_int_equal(cp_ctl_streams(f->ctl), 0);
+	assert_int_equal(cp_ctl_conns(f->ctl), 0);
+
+	/* a request pipelined behind the stream's is a stop too */
+	c = dial(f);
+	say(c, "[\"watch\"]\n[\"echo\"]\n");
+	CP_TEST_RUN_UNTIL(f->loop, f->closed == 3, 2000);
+	expect_stream_head(hear(f, c));
+	assert_null(hear(f, c));
+	hang_up(c);
+
+	/* the owner sends before it hears of the close: refused */
+	c = dial(f);
+	say(c, "[\"watch\"]\n");
+	expect_stream_head(hear(f, c));
+	shutdown(c->fd, SHUT_WR);
+	CP_TEST_RUN_UNTIL(f->loop, cp_ctl_conns(f->ctl) == 0 || f->closed == 4, 2000);
+	if (f->stream)
+		assert_int_equal(send_seq(f, 1), -ENOTCONN);
+	CP_TEST_RUN_UNTIL(f->loop, f->closed == 4, 2000);
+	hang_up(c);
+	assert_int_equal(cp_ctl_streams(f->ctl), 0);
+}
+
+/* A stream begun after its client went is closed from the loop; one still open when the server
+ * goes is closed by cp_ctl_free(). */
+static void test_stream_gone(void **state)
+{
+	struct fx *f = *state;
+	struct client *c = dial(f);
+
+	register_stream_rows(f);
+	say(c, "[\"watch-later\", \"x\"]\n");
+	CP_TEST_RUN_UNTIL(f->loop, f->n_held == 1, 2000);
+	hang_up(c);
+	CP_TEST_RUN_UNTIL(f->loop, cp_ctl_conns(f->ctl) == 0, 2000);
+	f->stream = f->held[0];
+	cp_ctl_stream_begin(f->stream, on_stream_close, on_stream_room, f);
+	assert_int_equal(f->closed, 0); /* not from inside the call */
+	assert_int_equal(send_seq(f, 0), -ENOTCONN);
+	CP_TEST_RUN_UNTIL(f->loop, f->closed == 1, 2000);
+	assert_int_equal(cp_ctl_streams(f->ctl), 0);
+
+	c = dial(f);
+	say(c, "[\"watch\"]\n");
+	expect_stream_head(hear(f, c));
+	assert_int_equal(send_seq(f, 0), 0);
+	cp_ctl_free(f->ctl);
+	f->ctl = NULL;
+	assert_int_equal(f->closed, 2);
+	assert_null(f->stream);
+	hang_up(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -699,6 +972,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_register_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_docs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_socket_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_backed_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_client_stops, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_gone, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,6 +13,8 @@
 #include "b2b_call.h"
 #include "b2b_ctl.h"
 #include "b2b_cdr.h"
+#include "b2b_events_ctl.h"
+#include "b2b_quality.h"
 #include "cp_app.h"
 #include "cp_ctl_cmds.h"
 #include "cp_route.h"
@@ -36,7 +38,9 @@ struct session {
 	struct cp_route_table *routes;
 	struct b2b_cdr *cdr;
 	struct b2b *b2b;
-	struct b2b_ctl *ctl; /* the call commands; freed after the control socket */
+	struct b2b_ctl *ctl;	       /* the call commands; freed after the control socket */
+	struct b2b_events_ctl *ev_ctl; /* `events`: stopped before the bus goes, freed after ctl */
+	struct b2b_quality *quality;   /* media-quality events */
 	struct cp_timer cdr_timer;
 	uint64_t last_offered; /* for the call rate of the status line and show stats */
 	uint64_t last_rate_ns;
@@ -149,12 +153,20 @@ static void hook_stats_json(void *arg, json_t *out)
 	json_t *c = cp_ctl_counters_json(b2b_counters(s->b2b), call_counters, N(call_counters));
 	json_t *t = cp_ctl_counters_json(b2b_txn_counters(s->b2b), txn_counters, N(txn_counters));
 
+	struct b2b_events_counters ec;
+
 	json_object_update(calls, c);
 	json_object_update(txns, t);
 	json_decref(c);
 	json_decref(t);
 	json_object_set_new(out, "calls", calls);
 	json_object_set_new(out, "transactions", txns);
+	/* the event bus: subscribers (tgctl events among them) and what their queues dropped */
+	b2b_events_counters(b2b_events_of(s->b2b), &ec);
+	json_object_set_new(out, "events",
+		json_pack("{s:I, s:I, s:I, s:i}", "published", (json_int_t)ec.published,
+			"delivered", (json_int_t)ec.delivered, "dropped", (json_int_t)ec.dropped,
+			"subscribers", (int)ec.subscribers));
 }
 
 /* reload: the calls in progress keep their targets by value; new ones take the new table */
@@ -214,6 +226,10 @@ static int session_start(struct session *s, struct cp_app *app)
 	s->b2b = b2b_new(&p);
 	if (!s->b2b)
 		return -ENOMEM;
+	s->quality = b2b_quality_new(&(struct b2b_quality_params){
+		.loop = app->loop, .cfg = &s->cfg, .b = s->b2b, .dp = app->dp});
+	if (!s->quality)
+		return -ENOMEM;
 	app->sip_rx = b2b_sip_rx_hook;
 	app->dp_event = hook_dp_event;
 	app->dp_restarted = hook_dp_restarted;
@@ -232,6 +248,10 @@ static int session_start(struct session *s, struct cp_app *app)
 /* Records of the calls still up are written (reason "shutdown") and synced before exit. */
 static void session_stop(struct session *s, struct cp_app *app)
 {
+	/* what reads the bus goes before it */
+	b2b_events_ctl_stop(s->ev_ctl);
+	b2b_quality_free(s->quality);
+	s->quality = NULL;
 	if (s->b2b) {
 		hook_status(s);
 		app->sip_rx = NULL;
@@ -257,7 +277,10 @@ static int register_commands(struct cp_ctl *c, struct cp_app *app, struct sessio
 	if (rc < 0)
 		return rc;
 	s->ctl = b2b_ctl_new(c, s->b2b, app->dp);
-	return s->ctl ? 0 : -errno;
+	if (!s->ctl)
+		return -errno;
+	s->ev_ctl = b2b_events_ctl_new(c, app->loop, s->b2b ? b2b_events_of(s->b2b) : NULL, s->b2b);
+	return s->ev_ctl ? 0 : -errno;
 }
 
 static int write_ctl_docs(struct cp_app *app, struct session *s)
@@ -269,6 +292,7 @@ static int write_ctl_docs(struct cp_app *app, struct session *s)
 		cp_ctl_write_docs(c, stdout);
 	cp_ctl_free(c);
 	b2b_ctl_free(s->ctl);
+	b2b_events_ctl_free(s->ev_ctl);
 	return rc;
 }
 
@@ -367,6 +391,7 @@ int main(int argc, char **argv)
 		session_stop(&sess, &app);
 		cp_app_finish(&app);
 		b2b_ctl_free(sess.ctl);
+		b2b_events_ctl_free(sess.ev_ctl);
 		tg_cfg_free(cfg);
 		return 1;
 	}
@@ -374,6 +399,7 @@ int main(int argc, char **argv)
 	session_stop(&sess, &app);
 	rc = cp_app_finish(&app);
 	b2b_ctl_free(sess.ctl);
+	b2b_events_ctl_free(sess.ev_ctl);
 	tg_cfg_free(cfg);
 	return rc;
 }

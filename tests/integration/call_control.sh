@@ -21,11 +21,9 @@
 . "$(dirname "$0")/lib.sh"
 
 SIPP_DIR=$TG_SRC/tests/sipp
-TGCTL=$TG_BUILD/tools/tgctl/tgctl
 CALLER=198.18.0.2
 CALLEE=198.18.0.3
 CDR=$WORK/cdr.jsonl
-SOCK=$WORK/ctl/tollgate.ctl
 
 start_dp dp --set dataplane.media_address=$APP4 --set dataplane.checksum_offload=false
 media_netns
@@ -35,18 +33,6 @@ start_bg cp ip netns exec "$APP_NS" "$CP" --instance "$INSTANCE" \
 	--set cdr.path="$CDR" --set controlplane.status_interval=1s \
 	--set controlplane.dp_timeout=10s --set controlplane.control_socket="$SOCK"
 wait_log cp "dataplane up" 10
-
-ctl() { "$TGCTL" --socket "$SOCK" "$@"; }
-
-# ctl_fails PATTERN ARGS... : tgctl is refused (exit 1) saying PATTERN
-ctl_fails() {
-	local pattern=$1 rc=0
-	shift
-	ctl "$@" >"$WORK/ctl.out" 2>"$WORK/ctl.err" || rc=$?
-	[[ $rc -eq 1 ]] || fail "tgctl $*: exit $rc, expected 1 ($(cat "$WORK/ctl.err"))"
-	grep -Eq -- "$pattern" "$WORK/ctl.err" ||
-		fail "tgctl $*: expected '$pattern', got: $(cat "$WORK/ctl.err")"
-}
 
 # call N [callee options] : a call from uac_wait_bye (playing RTP) to uas_answer; sets $id
 call() {

@@ -159,3 +159,27 @@ EOF
 	done
 	fail "left behind after every call ended: $(cat "$stats")"
 }
+
+# The appliance's control socket in the tests that start tollgate-cp with
+# --set controlplane.control_socket="$SOCK"
+SOCK=$WORK/ctl/tollgate.ctl
+TGCTL=$TG_BUILD/tools/tgctl/tgctl
+ctl() { "$TGCTL" --socket "$SOCK" "$@"; }
+
+# tgctl_exits EXIT PATTERN ARGS... : tgctl (ARGS as given, socket included) exits with EXIT
+# and says PATTERN on stderr
+tgctl_exits() {
+	local want=$1 pattern=$2 rc=0
+	shift 2
+	"$TGCTL" "$@" >"$WORK/ctl.out" 2>"$WORK/ctl.err" || rc=$?
+	[[ $rc -eq $want ]] || fail "tgctl $*: exit $rc, expected $want ($(cat "$WORK/ctl.err"))"
+	grep -Eq -- "$pattern" "$WORK/ctl.err" ||
+		fail "tgctl $*: expected '$pattern' on stderr, got: $(cat "$WORK/ctl.err")"
+}
+
+# ctl_fails PATTERN ARGS... : the appliance refuses the command (exit 1) saying PATTERN
+ctl_fails() {
+	local pattern=$1
+	shift
+	tgctl_exits 1 "$pattern" --socket "$SOCK" "$@"
+}

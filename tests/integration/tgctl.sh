@@ -11,11 +11,9 @@
 . "$(dirname "$0")/lib.sh"
 
 SIPP_DIR=$TG_SRC/tests/sipp
-TGCTL=$TG_BUILD/tools/tgctl/tgctl
 CALLER=198.18.0.2
 CALLEE=198.18.0.3
 CDR=$WORK/cdr.jsonl
-SOCK=$WORK/ctl/tollgate.ctl
 CONF=$WORK/tollgate.conf
 
 start_dp dp --set dataplane.media_address=$APP4 --set dataplane.checksum_offload=false
@@ -30,18 +28,6 @@ start_bg cp ip netns exec "$APP_NS" "$CP" --instance "$INSTANCE" --config "$CONF
 	--set controlplane.dp_timeout=10s --set controlplane.control_socket="$SOCK"
 wait_log cp "sessions: 1 routing rules" 10
 wait_log cp "dataplane up" 10
-
-ctl() { "$TGCTL" --socket "$SOCK" "$@"; }
-
-# ctl_fails EXIT PATTERN ARGS... : tgctl exits with EXIT and says PATTERN on stderr
-ctl_fails() {
-	local want=$1 pattern=$2 rc=0
-	shift 2
-	"$TGCTL" "$@" >"$WORK/ctl.out" 2>"$WORK/ctl.err" || rc=$?
-	[[ $rc -eq $want ]] || fail "tgctl $*: exit $rc, expected $want ($(cat "$WORK/ctl.err"))"
-	grep -Eq -- "$pattern" "$WORK/ctl.err" ||
-		fail "tgctl $*: expected '$pattern' on stderr, got: $(cat "$WORK/ctl.err")"
-}
 
 # callee NAME PORT SCENARIO [sipp options] : one call, in the background (bounded)
 callee() {
@@ -120,8 +106,8 @@ in_peers timeout 30 sipp -sf "$SIPP_DIR/uac_expect_reject.xml" "$APP4:5060" -i $
 grep -q "status=503 reason=Service Unavailable (too many calls from this address)" \
 	"$WORK/uac503s.sipp.log" || fail "per-source limit: $(grep event=final "$WORK/uac503s.sipp.log")"
 ctl set b2bua.max_calls_per_source 0 >/dev/null || fail "set b2bua.max_calls_per_source 0"
-ctl_fails 1 "sip.listen" --socket "$SOCK" set sip.listen 127.0.0.1:5999
-ctl_fails 1 "b2bua.max_calls" --socket "$SOCK" set b2bua.max_calls lots
+tgctl_exits 1 "sip.listen" --socket "$SOCK" set sip.listen 127.0.0.1:5999
+tgctl_exits 1 "b2bua.max_calls" --socket "$SOCK" set b2bua.max_calls lots
 pass "set: live keys apply to the next call (503 at max_calls, 503 at max_calls_per_source), boot-only and bad values refused"
 
 ctl call hangup "$id" >/dev/null || fail "call hangup $id"
@@ -135,13 +121,13 @@ tail -1 "$CDR" | grep -q '"end_reason":"operator"' || fail "the record: $(tail -
 pass "call hangup: BYE with a Reason to both legs, record 'operator', no call left"
 
 # 2. bad input: a message and a non-zero exit, the appliance unharmed
-ctl_fails 1 "not a call number" --socket "$SOCK" show call abc
-ctl_fails 1 "no call 99999" --socket "$SOCK" show call 99999
-ctl_fails 1 "no call $id" --socket "$SOCK" call hangup "$id"
-ctl_fails 1 "unknown command" --socket "$SOCK" frobnicate now
-ctl_fails 1 "ID" --socket "$SOCK" show call
-ctl_fails 2 "." --socket "$SOCK"
-ctl_fails 3 "$WORK/nosuch.ctl" --socket "$WORK/nosuch.ctl" show calls
+tgctl_exits 1 "not a call number" --socket "$SOCK" show call abc
+tgctl_exits 1 "no call 99999" --socket "$SOCK" show call 99999
+tgctl_exits 1 "no call $id" --socket "$SOCK" call hangup "$id"
+tgctl_exits 1 "unknown command" --socket "$SOCK" frobnicate now
+tgctl_exits 1 "ID" --socket "$SOCK" show call
+tgctl_exits 2 "." --socket "$SOCK"
+tgctl_exits 3 "$WORK/nosuch.ctl" --socket "$WORK/nosuch.ctl" show calls
 ctl help >"$WORK/help.txt" || fail "help"
 for c in "show calls" "show call" "call hangup" "show stats" "show config" "set" "reload"; do
 	grep -q "$c" "$WORK/help.txt" || fail "help lacks '$c': $(cat "$WORK/help.txt")"
@@ -178,7 +164,7 @@ in_peers timeout 60 sipp -sf "$SIPP_DIR/uac_basic.xml" "$APP4:5060" -i $CALLER -
 	fail "the call after reload: $(tail -5 "$WORK/uac2.log")"
 wait "$uas2_pid" || fail "the new target did not get the call: $(tail -5 "$WORK/uas2.log")"
 echo "rules = 1*@* => nowhere" >>"$CONF"
-ctl_fails 1 "rules" --socket "$SOCK" reload
+tgctl_exits 1 "rules" --socket "$SOCK" reload
 ctl --json show config | python3 -c '
 import json, sys
 keys = {k["key"]: k for k in json.load(sys.stdin)}

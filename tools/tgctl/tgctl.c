@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * tgctl: the operator's command line for a running tollgate-cp. One command per run, over the
- * control socket: the words go as a request, the answer is printed (tgctl_render.h, or JSON).
+ * control socket: the words go as a request, the answer is printed (tgctl_render.h, or JSON);
+ * `events` prints a stream's lines as they come (tgctl_events.h).
  * Exit status: 0 done, 1 refused by the control plane, 2 a bad command line, 3 no answer.
  */
 #include <stdio.h>
@@ -9,9 +10,14 @@
 
 #include "tgctl_args.h"
 #include "tgctl_client.h"
+#include "tgctl_events.h"
 #include "tgctl_render.h"
 
-enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_NO_ANSWER = 3 };
+enum {
+	EXIT_REFUSED = TGCTL_EXIT_REFUSED,
+	EXIT_USAGE = TGCTL_EXIT_USAGE,
+	EXIT_NO_ANSWER = TGCTL_EXIT_NO_ANSWER
+};
 
 int main(int argc, char **argv)
 {
@@ -31,6 +37,12 @@ int main(int argc, char **argv)
 	if (tgctl_request(a.words, a.n_words, &line, err, sizeof(err)) < 0) {
 		fprintf(stderr, "tgctl: %s\n", err);
 		return EXIT_USAGE;
+	}
+	if (a.events) {
+		/* a stream: its lines as they come */
+		rc = tgctl_events(&a, line, stdout, stderr);
+		free(line);
+		return rc;
 	}
 	rc = tgctl_call(a.socket, line, a.timeout_ms, &answer, err, sizeof(err));
 	free(line);

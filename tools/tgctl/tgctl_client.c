@@ -231,3 +231,150 @@ int tgctl_call(const char *path, const char *line, uint64_t timeout_ms, json_t *
 	free(text);
 	return rc;
 }
+
+/* ---- streams ------------------------------------------------------------------------------- */
+
+struct tgctl_stream {
+	int fd;
+	const char *path;
+	size_t len, cap;
+	char *buf;
+};
+
+int tgctl_stream_fd(const struct tgctl_stream *s)
+{
+	return s->fd;
+}
+
+int tgctl_stream_fill(struct tgctl_stream *s, char *err, size_t errlen)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (s->len == s->cap) {
+			size_t cap = s->cap ? s->cap * 2 : 64 << 10;
+			char *p = cap > 2 * TGCTL_STREAM_LINE_MAX ? NULL : realloc(s->buf, cap);
+
+			if (!p) {
+				tg_errf(err, errlen, "%s: a line longer than %u bytes", s->path,
+					TGCTL_STREAM_LINE_MAX);
+				return -EPROTO;
+			}
+			s->buf = p;
+			s->cap = cap;
+		}
+		n = recv(s->fd, s->buf + s->len, s->cap - s->len, MSG_DONTWAIT);
+		if (n > 0) {
+			s->len += (size_t)n;
+			if (memchr(s->buf + s->len - (size_t)n, '\n', (size_t)n))
+				return 0;
+			continue;
+		}
+		if (n == 0) {
+			tg_errf(err, errlen, "%s closed the connection", s->path);
+			return -ECONNRESET;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		tg_errf(err, errlen, "reading from %s: %s", s->path, strerror(errno));
+		return -errno;
+	}
+}
+
+int tgctl_stream_take(struct tgctl_stream *s, json_t **line, char *err, size_t errlen)
+{
+	char *nl = s->len ? memchr(s->buf, '\n', s->len) : NULL;
+	json_error_t jerr;
+	size_t used;
+
+	*line = NULL;
+	if (!nl) {
+		if (s->len > TGCTL_STREAM_LINE_MAX) {
+			tg_errf(err, errlen, "%s: a line longer than %u bytes", s->path,
+				TGCTL_STREAM_LINE_MAX);
+			return -EPROTO;
+		}
+		return 0;
+	}
+	used = (size_t)(nl - s->buf) + 1;
+	*line = json_loadb(s->buf, used - 1, 0, &jerr);
+	if (!*line || !json_is_object(*line)) {
+		tg_errf(err, errlen, "%s sent something that is not a JSON object: %.80s", s->path,
+			s->buf);
+		json_decref(*line);
+		*line = NULL;
+		return -EPROTO;
+	}
+	s->len -= used;
+	memmove(s->buf, s->buf + used, s->len);
+	return 1;
+}
+
+void tgctl_stream_close(struct tgctl_stream *s)
+{
+	if (!s)
+		return;
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->buf);
+	free(s);
+}
+
+int tgctl_open(const char *path, const char *line, uint64_t timeout_ms, json_t **answer,
+	struct tgctl_stream **stream, char *err, size_t errlen)
+{
+	uint64_t deadline = tg_now_ns() + timeout_ms * TG_NS_PER_MS;
+	struct tgctl_stream *s = calloc(1, sizeof(*s));
+	int rc;
+
+	*answer = NULL;
+	*stream = NULL;
+	if (!s) {
+		tg_errf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	s->path = path;
+	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s->fd < 0) {
+		rc = fail_errno(errno, path, err, errlen);
+		goto fail;
+	}
+	rc = connect_by(s->fd, path, deadline, err, errlen);
+	if (rc == 0)
+		rc = send_line(s->fd, line, deadline, path, err, errlen);
+	while (rc == 0 && (rc = tgctl_stream_take(s, answer, err, errlen)) == 0) {
+		if (!wait_for(s->fd, POLLIN, deadline)) {
+			tg_errf(err, errlen, "no answer from %s within %.1f s", path,
+				(double)timeout_ms / 1000);
+			rc = -ETIMEDOUT;
+			break;
+		}
+		rc = tgctl_stream_fill(s, err, errlen);
+		if (rc == -ECONNRESET)
+			tg_errf(err, errlen, "%s closed the connection without an answer", path);
+	}
+	if (rc < 0)
+		goto fail;
+	if (!answer_ok(*answer) && !json_is_true(json_object_get(*answer, "stream"))) {
+		char *text = json_dumps(*answer, JSON_COMPACT);
+
+		tg_errf(err, errlen, "%s answered something that is not an answer: %.80s", path,
+			text ? text : "?");
+		free(text);
+		rc = -EPROTO;
+		goto fail;
+	}
+	if (json_is_true(json_object_get(*answer, "ok")) &&
+		json_is_true(json_object_get(*answer, "stream")))
+		*stream = s;
+	else
+		tgctl_stream_close(s);
+	return 0;
+fail:
+	json_decref(*answer);
+	*answer = NULL;
+	tgctl_stream_close(s);
+	return rc;
+}

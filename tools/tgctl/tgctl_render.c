@@ -321,3 +321,44 @@ void tgctl_render(const json_t *result, FILE *out)
 		fputc('\n', out);
 	}
 }
+
+void tgctl_render_event(const json_t *line, FILE *out)
+{
+	const json_t *call = json_object_get(line, "call");
+	bool first = true;
+	const char *key;
+	json_t *v;
+
+	if (json_is_integer(json_object_get(line, "dropped"))) {
+		fprintf(out,
+			"-- %" JSON_INTEGER_FORMAT
+			" events lost (this client or the appliance's queue fell behind)\n",
+			json_integer_value(json_object_get(line, "dropped")));
+		return;
+	}
+	if (json_is_true(json_object_get(line, "end"))) {
+		fputs("-- end of the stream", out);
+		if (json_is_string(json_object_get(line, "reason"))) {
+			fputs(": ", out);
+			put_scalar(out, json_object_get(line, "reason"));
+		}
+		fputc('\n', out);
+		return;
+	}
+	put_scalar(out, json_object_get(line, "time"));
+	fputs("  call ", out);
+	put_scalar(out, call);
+	fputs("  ", out);
+	put_scalar(out, json_object_get(line, "kind"));
+	json_object_foreach((json_t *)line, key, v)
+	{
+		if (!strcmp(key, "time") || !strcmp(key, "call") || !strcmp(key, "kind"))
+			continue;
+		fputs(first ? "  " : " ", out);
+		first = false;
+		put_escaped(out, key, strlen(key));
+		fputc('=', out);
+		put_scalar(out, v);
+	}
+	fputc('\n', out);
+}

@@ -16,4 +16,11 @@
 
 void tgctl_render(const json_t *result, FILE *out);
 
+/*
+ * One line of an `events` stream, human: an event as "TIME  call ID  KIND  key=value ..." (its
+ * other fields in their order; null as "-"), {"dropped": N} as "-- N events lost (...)", and
+ * {"end": true, "reason": R} as "-- end of the stream: R".
+ */
+void tgctl_render_event(const json_t *line, FILE *out);
+
 #endif

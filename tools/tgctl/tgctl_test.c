@@ -4,7 +4,10 @@
  * line, the human rendering (table alignment and numbers, nested objects, arrays inside
  * objects, escaped control characters) and the round trip against a stand-in server forked
  * here: an answer, a silent server (timeout), a server that hangs up, a malformed answer, and
- * no socket at all (the message names the path and the errno).
+ * no socket at all (the message names the path and the errno). `events`: its options taken
+ * out of the words, the human form of its lines, and the stream against the stand-in: --count
+ * and --for end it (exit 0), the end line too, a refusal exits 1, a server that closes exits 3
+ * after printing what came, SIGTERM exits 0.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -24,7 +27,9 @@
 
 #include "tgctl_args.h"
 #include "tgctl_client.h"
+#include "tgctl_events.h"
 #include "tgctl_render.h"
+#include "tg_time.h"
 
 /* ---- options ------------------------------------------------------------------------------- */
 
@@ -194,7 +199,10 @@ struct stand_in {
 	pid_t pid;
 };
 
-enum behaviour { ANSWER, SILENT, HANG_UP, GARBAGE };
+enum behaviour { ANSWER, SILENT, HANG_UP, GARBAGE, STREAM };
+
+/* The request the stand-in expects; STREAM: answer, then keep the connection until killed */
+static const char *expected = "[\"help\"]\n";
 
 /* A server in a child process: accepts one connection, reads the request line, and acts. */
 static void stand_in_start(struct stand_in *s, enum behaviour b, const char *answer)
@@ -225,11 +233,11 @@ static void stand_in_start(struct stand_in *s, enum behaviour b, const char *ans
 			len += (size_t)n;
 		}
 		/* the request as sent, then the behaviour */
-		if (len < 2 || strncmp(buf, "[\"help\"]\n", len) != 0)
+		if (len < 2 || strncmp(buf, expected, len) != 0)
 			_exit(2);
-		if (b == ANSWER || b == GARBAGE)
+		if (b == ANSWER || b == GARBAGE || b == STREAM)
 			(void)!write(c, answer, strlen(answer));
-		if (b == SILENT)
+		if (b == SILENT || b == STREAM)
 			pause();
 		_exit(0);
 	}
@@ -299,6 +307,206 @@ static void test_call_failures(void **state)
 		err, "cannot connect to /nonexistent/tg.ctl: No such file or directory (ENOENT)");
 }
 
+/* ---- events ------------------------------------------------------------------------------- */
+
+static void test_events_args(void **state)
+{
+	struct tgctl_args a;
+	char err[256];
+
+	assert_int_equal(parse(&a, err, sizeof(err), "events", "--json", "--count", "3", "--call",
+				 "5", "--for=2.5", "--kinds", "state", NULL),
+		0);
+	assert_true(a.events);
+	assert_true(a.json);
+	assert_int_equal(a.count, 3);
+	assert_int_equal(a.for_ms, 2500);
+	assert_int_equal(a.n_words, 5);
+	assert_string_equal(a.words[0], "events");
+	assert_string_equal(a.words[1], "--call");
+	assert_string_equal(a.words[2], "5");
+	assert_string_equal(a.words[3], "--kinds");
+	assert_string_equal(a.words[4], "state");
+	/* before the command too; a value of --call is a value, whatever it looks like */
+	assert_int_equal(
+		parse(&a, err, sizeof(err), "--count", "2", "events", "--call", "--json", NULL), 0);
+	assert_int_equal(a.count, 2);
+	assert_false(a.json);
+	assert_int_equal(a.n_words, 3);
+	assert_string_equal(a.words[2], "--json");
+	/* other commands keep their words as they are */
+	assert_int_equal(parse(&a, err, sizeof(err), "show", "--json", NULL), 0);
+	assert_false(a.events);
+	assert_false(a.json);
+	assert_int_equal(a.n_words, 2);
+
+	assert_int_equal(parse(&a, err, sizeof(err), "events", "--count", NULL), -EINVAL);
+	assert_string_equal(err, "--count needs an argument");
+	assert_int_equal(parse(&a, err, sizeof(err), "events", "--count", "0", NULL), -EINVAL);
+	assert_non_null(strstr(err, "--count '0': expected a number of events"));
+	assert_int_equal(parse(&a, err, sizeof(err), "events", "--count", "-1", NULL), -EINVAL);
+	assert_int_equal(parse(&a, err, sizeof(err), "events", "--for", "0", NULL), -EINVAL);
+	assert_non_null(strstr(err, "--for '0': expected seconds"));
+	assert_int_equal(parse(&a, err, sizeof(err), "--for", "1", "show", "stats", NULL), -EINVAL);
+	assert_string_equal(err, "--count and --for are for 'events' only");
+}
+
+static void test_render_event(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	const char *lines[] = {
+		"{\"time\": \"2025-11-25T23:04:48.422Z\", \"call\": 17, \"kind\": \"state\","
+		" \"from\": \"dialing\", \"to\": \"ringing\", \"event\": \"provisional\"}",
+		"{\"time\": \"2025-11-25T23:04:48.500Z\", \"call\": 17, \"kind\": "
+		"\"media-quality\", \"stream\": 0, \"leg\": \"caller\", \"mos\": 4.41,"
+		" \"rtt_ms\": null, \"x\": \"a\\nb\"}",
+		"{\"time\": \"2025-11-25T23:04:49.000Z\", \"call\": 17, \"kind\": \"established\"}",
+		"{\"dropped\": 4}",
+		"{\"end\": true, \"reason\": \"call 17 ended\"}",
+		"{\"end\": true}",
+	};
+
+	assert_non_null(out);
+	for (unsigned i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		json_t *j = json_loads(lines[i], 0, NULL);
+
+		assert_non_null(j);
+		tgctl_render_event(j, out);
+		json_decref(j);
+	}
+	fclose(out);
+	assert_string_equal(buf,
+		"2025-11-25T23:04:48.422Z  call 17  state  from=dialing to=ringing "
+		"event=provisional\n"
+		"2025-11-25T23:04:48.500Z  call 17  media-quality  stream=0 leg=caller mos=4.41 "
+		"rtt_ms=- x=a\\nb\n"
+		"2025-11-25T23:04:49.000Z  call 17  established\n"
+		"-- 4 events lost (this client or the appliance's queue fell behind)\n"
+		"-- end of the stream: call 17 ended\n"
+		"-- end of the stream\n");
+	free(buf);
+}
+
+#define HEAD "{\"ok\":true,\"stream\":true}\n"
+#define EV(n) "{\"time\":\"2025-11-25T23:04:48.422Z\",\"call\":" #n ",\"kind\":\"established\"}\n"
+
+/* tgctl events against the stand-in; its output and messages into *out, *errs */
+static int run_events(
+	struct stand_in *s, enum behaviour b, const char *answer, char **out, char **errs, ...)
+{
+	static char *argv[16];
+	struct tgctl_args a;
+	char err[256], *line;
+	size_t olen = 0, elen = 0;
+	FILE *o = open_memstream(out, &olen), *e = open_memstream(errs, &elen);
+	int argc = 1, rc;
+	va_list ap;
+
+	expected = "[\"events\"]\n";
+	stand_in_start(s, b, answer);
+	argv[0] = "tgctl";
+	argv[argc++] = "--socket";
+	argv[argc++] = s->path;
+	va_start(ap, errs);
+	while ((argv[argc] = va_arg(ap, char *)))
+		argc++;
+	va_end(ap);
+	assert_int_equal(tgctl_args_parse(argc, argv, &a, err, sizeof(err)), 0);
+	assert_int_equal(tgctl_request(a.words, a.n_words, &line, err, sizeof(err)), 0);
+	rc = tgctl_events(&a, line, o, e);
+	free(line);
+	fclose(o);
+	fclose(e);
+	stand_in_stop(s);
+	expected = "[\"help\"]\n";
+	return rc;
+}
+
+static void test_events_stream(void **state)
+{
+	struct stand_in s;
+	char *out, *errs;
+	uint64_t t0;
+
+	/* --count: three events came, two printed, exit 0; the note is not an event */
+	assert_int_equal(run_events(&s, STREAM, HEAD EV(1) "{\"dropped\":4}\n" EV(2) EV(3), &out,
+				 &errs, "events", "--json", "--count", "2", NULL),
+		0);
+	assert_string_equal(out, EV(1) "{\"dropped\":4}\n" EV(2));
+	assert_string_equal(errs, "");
+	free(out);
+	free(errs);
+
+	/* --for: the stream stays open and quiet; exit 0 when the time is up */
+	t0 = tg_now_ns();
+	assert_int_equal(
+		run_events(&s, STREAM, HEAD EV(1), &out, &errs, "events", "--for", "0.3", NULL), 0);
+	assert_true(tg_now_ns() - t0 >= 300 * TG_NS_PER_MS);
+	assert_true(tg_now_ns() - t0 < 3000 * TG_NS_PER_MS);
+	assert_string_equal(out, "2025-11-25T23:04:48.422Z  call 1  established\n");
+	free(out);
+	free(errs);
+
+	/* the end line: printed, exit 0 */
+	assert_int_equal(run_events(&s, STREAM,
+				 HEAD EV(1) "{\"end\":true,\"reason\":\"call 1 ended\"}\n" EV(2),
+				 &out, &errs, "events", NULL),
+		0);
+	assert_string_equal(out, "2025-11-25T23:04:48.422Z  call 1  established\n"
+				 "-- end of the stream: call 1 ended\n");
+	free(out);
+	free(errs);
+
+	/* the control plane goes: what came is printed, exit 3 */
+	assert_int_equal(
+		run_events(&s, ANSWER, HEAD EV(1) EV(2), &out, &errs, "events", "--json", NULL), 3);
+	assert_string_equal(out, EV(1) EV(2));
+	assert_non_null(strstr(errs, "tgctl: the stream stopped: "));
+	assert_non_null(strstr(errs, "closed the connection"));
+	free(out);
+	free(errs);
+
+	/* refused: the message, exit 1 */
+	assert_int_equal(run_events(&s, ANSWER,
+				 "{\"ok\":false,\"error\":\"events: --kinds 'x': unknown kind "
+				 "'x'\",\"code\":\"EINVAL\"}\n",
+				 &out, &errs, "events", NULL),
+		1);
+	assert_string_equal(errs, "tgctl: events: --kinds 'x': unknown kind 'x'\n");
+	free(out);
+	free(errs);
+}
+
+/* SIGTERM while it waits (or before: it is blocked until the wait): exit 0, nothing lost */
+static void test_events_signal(void **state)
+{
+	struct stand_in s;
+	sigset_t term, old;
+	char *out, *errs;
+	pid_t killer;
+
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, &old);
+	killer = fork();
+	assert_true(killer >= 0);
+	if (killer == 0) {
+		usleep(200 * 1000);
+		kill(getppid(), SIGTERM);
+		_exit(0);
+	}
+	assert_int_equal(run_events(&s, STREAM, HEAD EV(1), &out, &errs, "events", "--json",
+				 "--for", "20", NULL),
+		0);
+	waitpid(killer, NULL, 0);
+	assert_string_equal(out, EV(1));
+	free(out);
+	free(errs);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -308,6 +516,10 @@ int main(void)
 		cmocka_unit_test(test_render_object),
 		cmocka_unit_test(test_call_answer),
 		cmocka_unit_test(test_call_failures),
+		cmocka_unit_test(test_events_args),
+		cmocka_unit_test(test_render_event),
+		cmocka_unit_test(test_events_stream),
+		cmocka_unit_test(test_events_signal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
