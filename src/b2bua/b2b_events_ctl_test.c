@@ -16,11 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "b2b_events_ctl.h"
+#include "cp_ctl_testing.h"
 #include "cp_loop_testing.h"
 
 #define T0 1764111888422LL /* 2025-11-25T23:04:48.422Z */
@@ -210,12 +209,6 @@ struct fx {
 	char path[CP_CTL_PATH_MAX];
 };
 
-struct client {
-	int fd;
-	size_t len;
-	char buf[1 << 16];
-};
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
@@ -252,72 +245,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-static struct client *dial(struct fx *f)
-{
-	struct client *c = calloc(1, sizeof(*c));
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-
-	assert_non_null(c);
-	memcpy(sa.sun_path, f->path, strlen(f->path) + 1);
-	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	assert_true(c->fd >= 0);
-	assert_int_equal(connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	return c;
-}
-
-static void hang_up(struct client *c)
-{
-	close(c->fd);
-	free(c);
-}
-
-static void say(struct client *c, const char *s)
-{
-	assert_int_equal(send(c->fd, s, strlen(s), MSG_NOSIGNAL), (ssize_t)strlen(s));
-}
-
-static bool poll_line(struct client *c, bool *eof)
-{
-	ssize_t n;
-
-	if (memchr(c->buf, '\n', c->len))
-		return true;
-	n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len, MSG_DONTWAIT);
-	if (n > 0)
-		c->len += (size_t)n;
-	if (n == 0)
-		*eof = true;
-	return *eof || memchr(c->buf, '\n', c->len);
-}
-
-/* The next line, parsed (the loop running meanwhile); NULL at EOF */
-static json_t *hear(struct fx *f, struct client *c)
-{
-	bool eof = false;
-	char *nl;
-	json_t *j;
-
-	CP_TEST_RUN_UNTIL(f->loop, poll_line(c, &eof), 2000);
-	nl = memchr(c->buf, '\n', c->len);
-	if (!nl)
-		return NULL;
-	*nl = '\0';
-	j = json_loads(c->buf, 0, NULL);
-	if (!j)
-		fail_msg("not JSON: %s", c->buf);
-	c->len -= (size_t)(nl + 1 - c->buf);
-	memmove(c->buf, nl + 1, c->len);
-	return j;
-}
-
-static void silent(struct fx *f, struct client *c, unsigned ms)
-{
-	bool eof = false;
-
-	cp_test_run_ms(f->loop, ms);
-	assert_false(poll_line(c, &eof));
-}
-
 static const char *str(const json_t *o, const char *key)
 {
 	return json_string_value(json_object_get(o, key));
@@ -328,12 +255,12 @@ static json_int_t num(const json_t *o, const char *key)
 	return json_integer_value(json_object_get(o, key));
 }
 
-static void subscribe(struct fx *f, struct client *c, const char *request)
+static void subscribe(struct fx *f, struct cp_test_client *c, const char *request)
 {
 	json_t *a;
 
-	say(c, request);
-	a = hear(f, c);
+	cp_test_say(c, request);
+	a = cp_test_hear(f->loop, c);
 	assert_non_null(a);
 	if (!json_is_true(json_object_get(a, "stream")))
 		fail_msg("%s: %s", request, json_dumps(a, JSON_COMPACT));
@@ -348,7 +275,7 @@ static void publish(struct fx *f, struct b2b_ev e)
 static void test_stream(void **state)
 {
 	struct fx *f = *state;
-	struct client *c = dial(f), *d = dial(f);
+	struct cp_test_client *c = cp_test_dial(f->path), *d = cp_test_dial(f->path);
 	struct b2b_events_counters bc;
 	struct b2b_ev e;
 	json_t *a;
@@ -370,27 +297,27 @@ static void test_stream(void **state)
 	e.u.dtmf.leg = 'b';
 	publish(f, e);
 
-	a = hear(f, c);
+	a = cp_test_hear(f->loop, c);
 	assert_string_equal(str(a, "kind"), "state");
 	assert_int_equal(num(a, "call"), 5);
 	assert_string_equal(str(a, "to"), "dialing");
 	assert_string_equal(str(a, "time"), "2025-11-25T23:04:48.422Z");
 	json_decref(a);
-	a = hear(f, c);
+	a = cp_test_hear(f->loop, c);
 	assert_string_equal(str(a, "kind"), "dtmf");
 	assert_string_equal(str(a, "digit"), "5");
 	json_decref(a);
-	a = hear(f, d);
+	a = cp_test_hear(f->loop, d);
 	assert_string_equal(str(a, "kind"), "dtmf");
 	assert_int_equal(num(a, "call"), 7);
 	json_decref(a);
-	silent(f, d, 20);
+	cp_test_silent(f->loop, d, 20);
 
 	/* --call: the call's end ends the stream (its "ended" line only when asked for), and
 	 * the connection goes on */
 	publish(f, ev(5, B2B_EVK_ENDED));
 	publish(f, ev(7, B2B_EVK_ENDED));
-	a = hear(f, d);
+	a = cp_test_hear(f->loop, d);
 	assert_true(json_is_true(json_object_get(a, "end")));
 	assert_string_equal(str(a, "reason"), "call 7 ended");
 	json_decref(a);
@@ -398,26 +325,26 @@ static void test_stream(void **state)
 	subscribe(f, d, "[\"events\", \"--call\", \"9\"]\n");
 	publish(f, ev(9, B2B_EVK_ESTABLISHED));
 	publish(f, ev(9, B2B_EVK_ENDED));
-	a = hear(f, d);
+	a = cp_test_hear(f->loop, d);
 	assert_string_equal(str(a, "kind"), "established");
 	json_decref(a);
-	a = hear(f, d);
+	a = cp_test_hear(f->loop, d);
 	assert_string_equal(str(a, "kind"), "ended");
 	json_decref(a);
-	a = hear(f, d);
+	a = cp_test_hear(f->loop, d);
 	assert_true(json_is_true(json_object_get(a, "end")));
 	json_decref(a);
-	say(d, "[\"events\", \"--kinds\", \"nope\"]\n");
-	a = hear(f, d);
+	cp_test_say(d, "[\"events\", \"--kinds\", \"nope\"]\n");
+	a = cp_test_hear(f->loop, d);
 	assert_true(json_is_false(json_object_get(a, "ok")));
 	assert_string_equal(str(a, "code"), "EINVAL");
 	assert_non_null(strstr(str(a, "error"), "events: --kinds 'nope': unknown kind 'nope'"));
 	json_decref(a);
-	hang_up(d);
-	silent(f, c, 20); /* c never asked for ended */
+	cp_test_hang_up(d);
+	cp_test_silent(f->loop, c, 20); /* c never asked for ended */
 
 	/* a client that goes: its subscription goes with it */
-	hang_up(c);
+	cp_test_hang_up(c);
 	CP_TEST_RUN_UNTIL(f->loop, b2b_events_ctl_streams(f->ec) == 0, 2000);
 	b2b_events_counters(f->bus, &bc);
 	assert_int_equal(bc.subscribers, 0);
@@ -433,7 +360,7 @@ static void test_stream(void **state)
 static void test_slow_client(void **state)
 {
 	struct fx *f = *state;
-	struct client *c = dial(f);
+	struct cp_test_client *c = cp_test_dial(f->path);
 	struct b2b_events_counters bc;
 	unsigned total = 20000, got = 0, lost = 0;
 	uint64_t last = 0;
@@ -449,7 +376,7 @@ static void test_slow_client(void **state)
 	assert_int_equal(bc.delivered + bc.dropped, total);
 	assert_true(bc.delivered < total / 4);
 	while (got + lost < total) {
-		json_t *a = hear(f, c);
+		json_t *a = cp_test_hear(f->loop, c);
 
 		assert_non_null(a);
 		if (json_object_get(a, "dropped")) {
@@ -468,7 +395,7 @@ static void test_slow_client(void **state)
 	/* and it keeps up again */
 	publish(f, ev(total + 1, B2B_EVK_ESTABLISHED));
 	{
-		json_t *a = hear(f, c);
+		json_t *a = cp_test_hear(f->loop, c);
 
 		assert_int_equal(num(a, "call"), total + 1);
 		json_decref(a);
@@ -477,7 +404,7 @@ static void test_slow_client(void **state)
 	for (unsigned i = 0; i < 2000; i++)
 		publish(f, ev(1, B2B_EVK_ESTABLISHED));
 	cp_test_run_ms(f->loop, 5);
-	hang_up(c);
+	cp_test_hang_up(c);
 	CP_TEST_RUN_UNTIL(f->loop, b2b_events_ctl_streams(f->ec) == 0, 2000);
 }
 
@@ -485,23 +412,23 @@ static void test_slow_client(void **state)
 static void test_stop(void **state)
 {
 	struct fx *f = *state;
-	struct client *c = dial(f);
+	struct cp_test_client *c = cp_test_dial(f->path);
 	struct b2b_events_counters bc;
 	json_t *a;
 
 	subscribe(f, c, "[\"events\"]\n");
 	b2b_events_ctl_stop(f->ec);
-	a = hear(f, c);
+	a = cp_test_hear(f->loop, c);
 	assert_true(json_is_true(json_object_get(a, "end")));
 	assert_string_equal(str(a, "reason"), "the control plane is stopping");
 	json_decref(a);
 	b2b_events_counters(f->bus, &bc);
 	assert_int_equal(bc.subscribers, 0);
-	say(c, "[\"events\"]\n");
-	a = hear(f, c);
+	cp_test_say(c, "[\"events\"]\n");
+	a = cp_test_hear(f->loop, c);
 	assert_string_equal(str(a, "code"), "ESHUTDOWN");
 	json_decref(a);
-	hang_up(c);
+	cp_test_hang_up(c);
 }
 
 int main(void)

@@ -32,6 +32,7 @@
 #include <cmocka.h>
 
 #include "cp_ctl.h"
+#include "cp_ctl_testing.h"
 #include "cp_loop.h"
 #include "cp_loop_testing.h"
 #include "tg_time.h"
@@ -48,12 +49,6 @@ struct fx {
 	unsigned n_held;
 	struct cp_ctl_req *stream; /* the stream of "watch", until it ends or closes */
 	unsigned closed, rooms;	   /* its on_close and on_room calls */
-};
-
-struct client {
-	int fd;
-	size_t len;
-	char buf[1 << 16];
 };
 
 /* ---- commands ------------------------------------------------------------------------------ */
@@ -135,86 +130,6 @@ static int teardown(void **state)
 	rmdir(f->dir);
 	free(f);
 	return 0;
-}
-
-/* ---- clients ------------------------------------------------------------------------------- */
-
-static struct client *dial(struct fx *f)
-{
-	struct client *c = calloc(1, sizeof(*c));
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-
-	assert_non_null(c);
-	memcpy(sa.sun_path, f->path, strlen(f->path) + 1);
-	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	assert_true(c->fd >= 0);
-	assert_int_equal(connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	return c;
-}
-
-static void hang_up(struct client *c)
-{
-	if (c->fd >= 0)
-		close(c->fd);
-	free(c);
-}
-
-static void say(struct client *c, const char *s)
-{
-	size_t len = strlen(s);
-
-	assert_int_equal(send(c->fd, s, len, MSG_NOSIGNAL), (ssize_t)len);
-}
-
-/* Reads what is there; true when a whole line or EOF is buffered (*eof set). */
-static bool poll_line(struct client *c, bool *eof)
-{
-	ssize_t n;
-
-	if (memchr(c->buf, '\n', c->len))
-		return true;
-	n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len, MSG_DONTWAIT);
-	if (n > 0)
-		c->len += (size_t)n;
-	if (n == 0)
-		*eof = true;
-	return *eof || memchr(c->buf, '\n', c->len);
-}
-
-/* The next answer (parsed), running the loop meanwhile; NULL at EOF */
-static json_t *hear(struct fx *f, struct client *c)
-{
-	bool eof = false;
-	char *nl;
-	json_t *j;
-	json_error_t jerr;
-
-	CP_TEST_RUN_UNTIL(f->loop, poll_line(c, &eof), 2000);
-	nl = memchr(c->buf, '\n', c->len);
-	if (!nl) {
-		assert_true(eof);
-		assert_int_equal(c->len, 0);
-		return NULL;
-	}
-	*nl = '\0';
-	j = json_loads(c->buf, 0, &jerr);
-	if (!j)
-		fail_msg("answer is not JSON: %s", c->buf);
-	c->len -= (size_t)(nl + 1 - c->buf);
-	memmove(c->buf, nl + 1, c->len);
-	return j;
-}
-
-/* Nothing arrives for ms (the loop running) */
-static void silent(struct fx *f, struct client *c, unsigned ms)
-{
-	bool eof = false;
-	uint64_t t0 = cp_test_now_ms();
-
-	while (cp_test_now_ms() - t0 < ms) {
-		cp_test_run_ms(f->loop, 5);
-		assert_false(poll_line(c, &eof));
-	}
 }
 
 static void expect_ok(json_t *a, const char *result_json)
@@ -346,82 +261,86 @@ static void test_socket_path(void **state)
 static void test_answers_and_errors(void **state)
 {
 	struct fx *f = *state;
-	struct client *c = dial(f);
+	struct cp_test_client *c = cp_test_dial(f->path);
 
-	say(c, "[\"echo\", \"a\", \"b c\"]\n");
-	expect_ok(hear(f, c), "[\"a\", \"b c\"]");
-	say(c, "[\"pair\", \"1\", \"2\"]\n");
-	expect_ok(hear(f, c), "{\"a\": \"1\", \"b\": \"2\"}");
+	cp_test_say(c, "[\"echo\", \"a\", \"b c\"]\n");
+	expect_ok(cp_test_hear(f->loop, c), "[\"a\", \"b c\"]");
+	cp_test_say(c, "[\"pair\", \"1\", \"2\"]\n");
+	expect_ok(cp_test_hear(f->loop, c), "{\"a\": \"1\", \"b\": \"2\"}");
 	/* the longest row wins: "show stuff deep" over "show stuff" */
-	say(c, "[\"show\", \"stuff\", \"deep\"]\n");
-	expect_ok(hear(f, c), "[]");
+	cp_test_say(c, "[\"show\", \"stuff\", \"deep\"]\n");
+	expect_ok(cp_test_hear(f->loop, c), "[]");
 
 	/* a bad request is answered and the connection goes on */
-	say(c, "not json\n");
-	expect_error(hear(f, c), "EINVAL", "request: not JSON: ");
-	say(c, "[\"echo\", 7]\n");
-	expect_error(hear(f, c), "EINVAL", "request: element 2 is a number, not a string");
-	say(c, "[]\n");
-	expect_error(hear(f, c), "EINVAL", "request: an empty array");
-	say(c, "[\"echo\", \"\\u0007\"]\n");
-	expect_error(hear(f, c), "EINVAL", "request: element 2 has a control character (0x07)");
+	cp_test_say(c, "not json\n");
+	expect_error(cp_test_hear(f->loop, c), "EINVAL", "request: not JSON: ");
+	cp_test_say(c, "[\"echo\", 7]\n");
+	expect_error(
+		cp_test_hear(f->loop, c), "EINVAL", "request: element 2 is a number, not a string");
+	cp_test_say(c, "[]\n");
+	expect_error(cp_test_hear(f->loop, c), "EINVAL", "request: an empty array");
+	cp_test_say(c, "[\"echo\", \"\\u0007\"]\n");
+	expect_error(cp_test_hear(f->loop, c), "EINVAL",
+		"request: element 2 has a control character (0x07)");
 
 	/* blank lines are no requests */
-	say(c, "\n  \r\n[\"echo\"]\n");
-	expect_ok(hear(f, c), "[]");
+	cp_test_say(c, "\n  \r\n[\"echo\"]\n");
+	expect_ok(cp_test_hear(f->loop, c), "[]");
 
-	say(c, "[\"foo\", \"bar\"]\n");
-	expect_error(hear(f, c), "ENOENT", "unknown command 'foo bar' (try: help)");
-	say(c, "[\"show\", \"nonsense\", \"x\"]\n");
-	expect_error(hear(f, c), "ENOENT",
+	cp_test_say(c, "[\"foo\", \"bar\"]\n");
+	expect_error(cp_test_hear(f->loop, c), "ENOENT", "unknown command 'foo bar' (try: help)");
+	cp_test_say(c, "[\"show\", \"nonsense\", \"x\"]\n");
+	expect_error(cp_test_hear(f->loop, c), "ENOENT",
 		"unknown command 'show nonsense x' (show: things, stuff; try: help)");
-	say(c, "[\"show\", \"stuff\", \"shallow\"]\n");
-	expect_error(hear(f, c), "EINVAL", "show stuff: 1 argument given; usage: show stuff");
-	say(c, "[\"pair\", \"x\"]\n");
-	expect_error(hear(f, c), "EINVAL", "pair: 1 argument given; usage: pair A B");
-	say(c, "[\"pair\", \"x\", \"y\", \"z\"]\n");
-	expect_error(hear(f, c), "EINVAL", "usage: pair A B");
-	say(c, "[\"show\", \"things\"]\n");
-	expect_error(hear(f, c), "EPERM", "nothing to see | here");
-	hang_up(c);
+	cp_test_say(c, "[\"show\", \"stuff\", \"shallow\"]\n");
+	expect_error(cp_test_hear(f->loop, c), "EINVAL",
+		"show stuff: 1 argument given; usage: show stuff");
+	cp_test_say(c, "[\"pair\", \"x\"]\n");
+	expect_error(cp_test_hear(f->loop, c), "EINVAL", "pair: 1 argument given; usage: pair A B");
+	cp_test_say(c, "[\"pair\", \"x\", \"y\", \"z\"]\n");
+	expect_error(cp_test_hear(f->loop, c), "EINVAL", "usage: pair A B");
+	cp_test_say(c, "[\"show\", \"things\"]\n");
+	expect_error(cp_test_hear(f->loop, c), "EPERM", "nothing to see | here");
+	cp_test_hang_up(c);
 }
 
 static void test_async_answer(void **state)
 {
 	struct fx *f = *state;
-	struct client *c = dial(f);
+	struct cp_test_client *c = cp_test_dial(f->path);
 
-	say(c, "[\"later\", \"1\"]\n");
+	cp_test_say(c, "[\"later\", \"1\"]\n");
 	CP_TEST_RUN_UNTIL(f->loop, f->n_held == 1, 2000);
-	silent(f, c, 50);
+	cp_test_silent(f->loop, c, 50);
 	cp_ctl_ok(f->held[0], json_string("done"));
-	expect_ok(hear(f, c), "\"done\"");
+	expect_ok(cp_test_hear(f->loop, c), "\"done\"");
 	/* the connection goes on */
-	say(c, "[\"echo\", \"after\"]\n");
-	expect_ok(hear(f, c), "[\"after\"]");
-	hang_up(c);
+	cp_test_say(c, "[\"echo\", \"after\"]\n");
+	expect_ok(cp_test_hear(f->loop, c), "[\"after\"]");
+	cp_test_hang_up(c);
 }
 
 /* Three requests in one write; the first answers late: the others wait for it, in order. */
 static void test_pipelined_in_order(void **state)
 {
 	struct fx *f = *state;
-	struct client *c = dial(f);
+	struct cp_test_client *c = cp_test_dial(f->path);
 
-	say(c, "[\"later\", \"1\"]\n[\"echo\", \"2\"]\n[\"later\", \"3\"]\n[\"echo\", \"4\"]\n");
+	cp_test_say(c,
+		"[\"later\", \"1\"]\n[\"echo\", \"2\"]\n[\"later\", \"3\"]\n[\"echo\", \"4\"]\n");
 	CP_TEST_RUN_UNTIL(f->loop, f->n_held == 1, 2000);
-	silent(f, c, 50);
+	cp_test_silent(f->loop, c, 50);
 	assert_int_equal(f->n_held, 1); /* the third is not taken before the first is answered */
 	cp_ctl_fail(f->held[0], ETIMEDOUT, "first");
-	expect_error(hear(f, c), "ETIMEDOUT", "first");
-	expect_ok(hear(f, c), "[\"2\"]");
+	expect_error(cp_test_hear(f->loop, c), "ETIMEDOUT", "first");
+	expect_ok(cp_test_hear(f->loop, c), "[\"2\"]");
 	CP_TEST_RUN_UNTIL(f->loop, f->n_held == 2, 2000);
 	assert_string_equal(f->held_tag[1], "3");
-	silent(f, c, 20);
+	cp_test_silent(f->loop, c, 20);
 	cp_ctl_ok(f->held[1], NULL);
-	expect_ok(hear(f, c), "null");
-	expect_ok(hear(f, c), "[\"4\"]");
-	hang_up(c);
+	expect_ok(cp_test_hear(f->loop, c), "null");
+	expect_ok(cp_test_hear(f->loop, c), "[\"4\"]");
+	cp_test_hang_up(c);
 }
 
 /* The client goes while its request is in progress: the late answer goes nowhere, harmlessly,
@@ -429,50 +348,50 @@ static void test_pipelined_in_order(void **state)
 static void test_client_closes_pending(void **state)
 {
 	struct fx *f = *state;
-	struct client *c = dial(f), *d;
+	struct cp_test_client *c = cp_test_dial(f->path), *d;
 
-	say(c, "[\"later\", \"1\"]\n[\"later\", \"2\"]\n");
+	cp_test_say(c, "[\"later\", \"1\"]\n[\"later\", \"2\"]\n");
 	CP_TEST_RUN_UNTIL(f->loop, f->n_held == 1, 2000);
-	hang_up(c);
+	cp_test_hang_up(c);
 	CP_TEST_RUN_UNTIL(f->loop, cp_ctl_conns(f->ctl) == 0, 2000);
 	cp_ctl_ok(f->held[0], json_string("into the void"));
 	cp_test_run_ms(f->loop, 20);
 	assert_int_equal(f->n_held, 1);
 
 	/* and a request still waiting when the server goes is freed with it (teardown) */
-	d = dial(f);
-	say(d, "[\"later\", \"3\"]\n");
+	d = cp_test_dial(f->path);
+	cp_test_say(d, "[\"later\", \"3\"]\n");
 	CP_TEST_RUN_UNTIL(f->loop, f->n_held == 2, 2000);
-	hang_up(d);
+	cp_test_hang_up(d);
 }
 
 static void test_line_too_long(void **state)
 {
 	struct fx *f = *state;
-	struct client *c = dial(f);
+	struct cp_test_client *c = cp_test_dial(f->path);
 	char *big = malloc(CP_CTL_LINE_MAX + 100);
 
 	assert_non_null(big);
 	memset(big, ' ', CP_CTL_LINE_MAX + 99);
 	big[CP_CTL_LINE_MAX + 99] = '\0';
 	memcpy(big, "[\"echo\", \"", 10);
-	say(c, big);
-	expect_error(hear(f, c), "EMSGSIZE", "request: longer than 8191 bytes");
-	assert_null(hear(f, c)); /* then closed */
-	hang_up(c);
+	cp_test_say(c, big);
+	expect_error(cp_test_hear(f->loop, c), "EMSGSIZE", "request: longer than 8191 bytes");
+	assert_null(cp_test_hear(f->loop, c)); /* then closed */
+	cp_test_hang_up(c);
 	free(big);
 
 	/* a line of exactly the limit, newline included, is fine */
-	c = dial(f);
+	c = cp_test_dial(f->path);
 	big = malloc(CP_CTL_LINE_MAX + 1);
 	assert_non_null(big);
 	memset(big, ' ', CP_CTL_LINE_MAX);
 	memcpy(big, "[\"echo\"]", 8);
 	big[CP_CTL_LINE_MAX - 1] = '\n';
 	big[CP_CTL_LINE_MAX] = '\0';
-	say(c, big);
-	expect_ok(hear(f, c), "[]");
-	hang_up(c);
+	cp_test_say(c, big);
+	expect_ok(cp_test_hear(f->loop, c), "[]");
+	cp_test_hang_up(c);
 	free(big);
 }
 
@@ -481,51 +400,52 @@ static void test_line_too_long(void **state)
 static void test_half_close(void **state)
 {
 	struct fx *f = *state;
-	struct client *c = dial(f);
+	struct cp_test_client *c = cp_test_dial(f->path);
 
-	say(c, "[\"echo\", \"1\"]\n[\"echo\", \"2\"]");
+	cp_test_say(c, "[\"echo\", \"1\"]\n[\"echo\", \"2\"]");
 	shutdown(c->fd, SHUT_WR);
-	expect_ok(hear(f, c), "[\"1\"]");
-	expect_ok(hear(f, c), "[\"2\"]");
-	assert_null(hear(f, c));
-	hang_up(c);
+	expect_ok(cp_test_hear(f->loop, c), "[\"1\"]");
+	expect_ok(cp_test_hear(f->loop, c), "[\"2\"]");
+	assert_null(cp_test_hear(f->loop, c));
+	cp_test_hang_up(c);
 	CP_TEST_RUN_UNTIL(f->loop, cp_ctl_conns(f->ctl) == 0, 2000);
 }
 
 static void test_connection_limit(void **state)
 {
 	struct fx *f = *state;
-	struct client *c[CP_CTL_MAX_CONNS], *extra;
+	struct cp_test_client *c[CP_CTL_MAX_CONNS], *extra;
 
 	/* one at a time: the listen backlog is shorter than the limit */
 	for (unsigned i = 0; i < CP_CTL_MAX_CONNS; i++) {
-		c[i] = dial(f);
+		c[i] = cp_test_dial(f->path);
 		CP_TEST_RUN_UNTIL(f->loop, cp_ctl_conns(f->ctl) == i + 1, 2000);
 	}
-	extra = dial(f);
-	expect_error(hear(f, extra), "EBUSY", "too many control connections (at most 64)");
-	assert_null(hear(f, extra));
-	hang_up(extra);
+	extra = cp_test_dial(f->path);
+	expect_error(
+		cp_test_hear(f->loop, extra), "EBUSY", "too many control connections (at most 64)");
+	assert_null(cp_test_hear(f->loop, extra));
+	cp_test_hang_up(extra);
 	/* the others still work, and a place freed is taken again */
-	say(c[17], "[\"echo\", \"x\"]\n");
-	expect_ok(hear(f, c[17]), "[\"x\"]");
-	hang_up(c[0]);
+	cp_test_say(c[17], "[\"echo\", \"x\"]\n");
+	expect_ok(cp_test_hear(f->loop, c[17]), "[\"x\"]");
+	cp_test_hang_up(c[0]);
 	CP_TEST_RUN_UNTIL(f->loop, cp_ctl_conns(f->ctl) == CP_CTL_MAX_CONNS - 1, 2000);
-	c[0] = dial(f);
-	say(c[0], "[\"echo\", \"y\"]\n");
-	expect_ok(hear(f, c[0]), "[\"y\"]");
+	c[0] = cp_test_dial(f->path);
+	cp_test_say(c[0], "[\"echo\", \"y\"]\n");
+	expect_ok(cp_test_hear(f->loop, c[0]), "[\"y\"]");
 	for (unsigned i = 0; i < CP_CTL_MAX_CONNS; i++)
-		hang_up(c[i]);
+		cp_test_hang_up(c[i]);
 }
 
 static void test_help(void **state)
 {
 	struct fx *f = *state;
-	struct client *c = dial(f);
+	struct cp_test_client *c = cp_test_dial(f->path);
 	json_t *a, *rows;
 
-	say(c, "[\"help\"]\n");
-	a = hear(f, c);
+	cp_test_say(c, "[\"help\"]\n");
+	a = cp_test_hear(f->loop, c);
 	rows = json_object_get(a, "result");
 	assert_int_equal(json_array_size(rows), 7);
 	assert_string_equal(
@@ -538,15 +458,16 @@ static void test_help(void **state)
 		"Answers {a, b}.");
 	json_decref(a);
 
-	say(c, "[\"help\", \"show\"]\n");
-	expect_ok(hear(f, c),
+	cp_test_say(c, "[\"help\", \"show\"]\n");
+	expect_ok(cp_test_hear(f->loop, c),
 		"[{\"command\": \"show things\", \"usage\": \"\", \"help\": \"Refuses | always.\"},"
 		" {\"command\": \"show stuff\", \"usage\": \"\", \"help\": \"Refuses, too.\"},"
 		" {\"command\": \"show stuff deep\", \"usage\": \"\","
 		" \"help\": \"The longest match wins.\"}]");
-	say(c, "[\"help\", \"show\", \"nope\"]\n");
-	expect_error(hear(f, c), "ENOENT", "help: no command starts with 'show nope'");
-	hang_up(c);
+	cp_test_say(c, "[\"help\", \"show\", \"nope\"]\n");
+	expect_error(
+		cp_test_hear(f->loop, c), "ENOENT", "help: no command starts with 'show nope'");
+	cp_test_hang_up(c);
 }
 
 static void test_register_rules(void **state)
@@ -620,7 +541,7 @@ static void test_socket_file(void **state)
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char dir[96], stale[96], plain[96];
 	struct cp_ctl *other;
-	struct client *c;
+	struct cp_test_client *c;
 	struct stat st;
 	int fd;
 
@@ -643,10 +564,10 @@ static void test_socket_file(void **state)
 	f->ctl = other;
 	register_rows(f);
 	CP_TEST_RUN_UNTIL(f->loop, cp_ctl_listening(other), 2000);
-	c = dial(f);
-	say(c, "[\"echo\", \"standby\"]\n");
-	expect_ok(hear(f, c), "[\"standby\"]");
-	hang_up(c);
+	c = cp_test_dial(f->path);
+	cp_test_say(c, "[\"echo\", \"standby\"]\n");
+	expect_ok(cp_test_hear(f->loop, c), "[\"standby\"]");
+	cp_test_hang_up(c);
 
 	/* a socket file nobody listens on is replaced */
 	snprintf(stale, sizeof(stale), "%s/stale.ctl", f->dir);
@@ -657,11 +578,11 @@ static void test_socket_file(void **state)
 	assert_int_equal(stat(stale, &st), 0);
 	other = cp_ctl_new(f->loop, stale);
 	assert_non_null(other);
-	memcpy(f->path, stale, strlen(stale) + 1); /* dial() the new one */
-	c = dial(f);
-	say(c, "[\"help\", \"help\"]\n");
+	memcpy(f->path, stale, strlen(stale) + 1); /* cp_test_dial() the new one */
+	c = cp_test_dial(f->path);
+	cp_test_say(c, "[\"help\", \"help\"]\n");
 	CP_TEST_RUN_UNTIL(f->loop, recv(c->fd, c->buf, 1, MSG_PEEK | MSG_DONTWAIT) == 1, 2000);
-	hang_up(c);
+	cp_test_hang_up(c);
 	cp_ctl_free(other);
 	assert_int_equal(access(stale, F_OK), -1);
 	snprintf(f->path, sizeof(f->path), "%s/run/t.ctl", f->dir);
@@ -760,57 +681,57 @@ static void expect_seq(json_t *a, unsigned n)
 static void test_stream_lines(void **state)
 {
 	struct fx *f = *state;
-	struct client *c = dial(f);
+	struct cp_test_client *c = cp_test_dial(f->path);
 	json_t *a;
 
 	register_stream_rows(f);
-	say(c, "[\"watch\"]\n");
-	expect_stream_head(hear(f, c));
+	cp_test_say(c, "[\"watch\"]\n");
+	expect_stream_head(cp_test_hear(f->loop, c));
 	assert_non_null(f->stream);
 	assert_int_equal(cp_ctl_streams(f->ctl), 1);
 	for (unsigned i = 0; i < 3; i++)
 		assert_int_equal(send_seq(f, i), 0);
 	for (unsigned i = 0; i < 3; i++)
-		expect_seq(hear(f, c), i);
+		expect_seq(cp_test_hear(f->loop, c), i);
 	/* lines the owner lost itself are told before the next line */
 	cp_ctl_stream_lost(f->stream, 5);
 	assert_int_equal(send_seq(f, 8), 0);
-	a = hear(f, c);
+	a = cp_test_hear(f->loop, c);
 	assert_int_equal(json_integer_value(json_object_get(a, "dropped")), 5);
 	json_decref(a);
-	expect_seq(hear(f, c), 8);
+	expect_seq(cp_test_hear(f->loop, c), 8);
 	assert_false(cp_ctl_stream_full(f->stream));
-	silent(f, c, 20);
+	cp_test_silent(f->loop, c, 20);
 
 	/* the handler ends it: the last line, and the connection takes requests again */
 	cp_ctl_stream_end(f->stream, "no more");
 	f->stream = NULL;
-	a = hear(f, c);
+	a = cp_test_hear(f->loop, c);
 	assert_true(json_is_true(json_object_get(a, "end")));
 	assert_string_equal(json_string_value(json_object_get(a, "reason")), "no more");
 	json_decref(a);
 	assert_int_equal(cp_ctl_streams(f->ctl), 0);
-	say(c, "[\"echo\", \"after\"]\n");
-	expect_ok(hear(f, c), "[\"after\"]");
+	cp_test_say(c, "[\"echo\", \"after\"]\n");
+	expect_ok(cp_test_hear(f->loop, c), "[\"after\"]");
 
 	/* a stream begun later, after the handler worked on it */
-	say(c, "[\"watch-later\", \"x\"]\n");
+	cp_test_say(c, "[\"watch-later\", \"x\"]\n");
 	CP_TEST_RUN_UNTIL(f->loop, f->n_held == 1, 2000);
 	f->stream = f->held[0];
 	cp_ctl_stream_begin(f->stream, on_stream_close, on_stream_room, f);
-	expect_stream_head(hear(f, c));
+	expect_stream_head(cp_test_hear(f->loop, c));
 	assert_int_equal(send_seq(f, 1), 0);
-	expect_seq(hear(f, c), 1);
+	expect_seq(cp_test_hear(f->loop, c), 1);
 	cp_ctl_stream_end(f->stream, NULL);
 	f->stream = NULL;
-	a = hear(f, c);
+	a = cp_test_hear(f->loop, c);
 	assert_true(json_is_true(json_object_get(a, "end")));
 	assert_null(json_object_get(a, "reason"));
 	json_decref(a);
-	say(c, "[\"echo\"]\n");
-	expect_ok(hear(f, c), "[]");
+	cp_test_say(c, "[\"echo\"]\n");
+	expect_ok(cp_test_hear(f->loop, c), "[]");
 	assert_int_equal(f->closed, 0); /* ended by the owner: no on_close */
-	hang_up(c);
+	cp_test_hang_up(c);
 }
 
 /*
@@ -822,13 +743,13 @@ static void test_stream_lines(void **state)
 static void test_stream_backed_up(void **state)
 {
 	struct fx *f = *state;
-	struct client *c = dial(f);
+	struct cp_test_client *c = cp_test_dial(f->path);
 	unsigned total = 5000, queued = 0, dropped = 0, next = 0;
 	json_t *a;
 
 	register_stream_rows(f);
-	say(c, "[\"watch\"]\n");
-	expect_stream_head(hear(f, c));
+	cp_test_say(c, "[\"watch\"]\n");
+	expect_stream_head(cp_test_hear(f->loop, c));
 	for (unsigned i = 0; i < total; i++) {
 		int rc = send_seq(f, i);
 
@@ -850,10 +771,10 @@ static void test_stream_backed_up(void **state)
 
 	/* now it reads: the lines in order, then how many it missed */
 	while (next < queued) {
-		expect_seq(hear(f, c), next);
+		expect_seq(cp_test_hear(f->loop, c), next);
 		next++;
 	}
-	a = hear(f, c);
+	a = cp_test_hear(f->loop, c);
 	if (json_integer_value(json_object_get(a, "dropped")) != (json_int_t)dropped) {
 		char *got = json_dumps(a, JSON_COMPACT);
 
@@ -863,10 +784,10 @@ static void test_stream_backed_up(void **state)
 	CP_TEST_RUN_UNTIL(f->loop, f->rooms == 1, 2000);
 	assert_false(cp_ctl_stream_full(f->stream));
 	assert_int_equal(send_seq(f, total), 0);
-	expect_seq(hear(f, c), total);
-	silent(f, c, 20);
+	expect_seq(cp_test_hear(f->loop, c), total);
+	cp_test_silent(f->loop, c, 20);
 	assert_int_equal(f->closed, 0);
-	hang_up(c);
+	cp_test_hang_up(c);
 	CP_TEST_RUN_UNTIL(f->loop, f->closed == 1, 2000);
 	assert_null(f->stream);
 	assert_int_equal(cp_ctl_streams(f->ctl), 0);
@@ -877,50 +798,50 @@ static void test_stream_backed_up(void **state)
 static void test_stream_client_stops(void **state)
 {
 	struct fx *f = *state;
-	struct client *c = dial(f);
+	struct cp_test_client *c = cp_test_dial(f->path);
 
 	register_stream_rows(f);
-	say(c, "[\"watch\"]\n");
-	expect_stream_head(hear(f, c));
+	cp_test_say(c, "[\"watch\"]\n");
+	expect_stream_head(cp_test_hear(f->loop, c));
 	assert_int_equal(send_seq(f, 0), 0);
-	expect_seq(hear(f, c), 0);
-	say(c, "stop\n");
+	expect_seq(cp_test_hear(f->loop, c), 0);
+	cp_test_say(c, "stop\n");
 	CP_TEST_RUN_UNTIL(f->loop, f->closed == 1, 2000);
-	assert_null(hear(f, c)); /* then closed */
-	hang_up(c);
+	assert_null(cp_test_hear(f->loop, c)); /* then closed */
+	cp_test_hang_up(c);
 	CP_TEST_RUN_UNTIL(f->loop, cp_ctl_conns(f->ctl) == 0, 2000);
 	assert_int_equal(cp_ctl_streams(f->ctl), 0);
 
 	/* closed mid-stream with lines queued and dropped: told once, the sends meanwhile are
 	 * refused, not queued */
-	c = dial(f);
-	say(c, "[\"watch\"]\n");
-	expect_stream_head(hear(f, c));
+	c = cp_test_dial(f->path);
+	cp_test_say(c, "[\"watch\"]\n");
+	expect_stream_head(cp_test_hear(f->loop, c));
 	for (unsigned i = 0; i < 3000; i++)
 		send_seq(f, i);
-	hang_up(c);
+	cp_test_hang_up(c);
 	CP_TEST_RUN_UNTIL(f->loop, f->closed == 2, 2000);
 	assert_int_equal(cp_ctl_streams(f->ctl), 0);
 	assert_int_equal(cp_ctl_conns(f->ctl), 0);
 
 	/* a request pipelined behind the stream's is a stop too */
-	c = dial(f);
-	say(c, "[\"watch\"]\n[\"echo\"]\n");
+	c = cp_test_dial(f->path);
+	cp_test_say(c, "[\"watch\"]\n[\"echo\"]\n");
 	CP_TEST_RUN_UNTIL(f->loop, f->closed == 3, 2000);
-	expect_stream_head(hear(f, c));
-	assert_null(hear(f, c));
-	hang_up(c);
+	expect_stream_head(cp_test_hear(f->loop, c));
+	assert_null(cp_test_hear(f->loop, c));
+	cp_test_hang_up(c);
 
 	/* the owner sends before it hears of the close: refused */
-	c = dial(f);
-	say(c, "[\"watch\"]\n");
-	expect_stream_head(hear(f, c));
+	c = cp_test_dial(f->path);
+	cp_test_say(c, "[\"watch\"]\n");
+	expect_stream_head(cp_test_hear(f->loop, c));
 	shutdown(c->fd, SHUT_WR);
 	CP_TEST_RUN_UNTIL(f->loop, cp_ctl_conns(f->ctl) == 0 || f->closed == 4, 2000);
 	if (f->stream)
 		assert_int_equal(send_seq(f, 1), -ENOTCONN);
 	CP_TEST_RUN_UNTIL(f->loop, f->closed == 4, 2000);
-	hang_up(c);
+	cp_test_hang_up(c);
 	assert_int_equal(cp_ctl_streams(f->ctl), 0);
 }
 
@@ -929,12 +850,12 @@ static void test_stream_client_stops(void **state)
 static void test_stream_gone(void **state)
 {
 	struct fx *f = *state;
-	struct client *c = dial(f);
+	struct cp_test_client *c = cp_test_dial(f->path);
 
 	register_stream_rows(f);
-	say(c, "[\"watch-later\", \"x\"]\n");
+	cp_test_say(c, "[\"watch-later\", \"x\"]\n");
 	CP_TEST_RUN_UNTIL(f->loop, f->n_held == 1, 2000);
-	hang_up(c);
+	cp_test_hang_up(c);
 	CP_TEST_RUN_UNTIL(f->loop, cp_ctl_conns(f->ctl) == 0, 2000);
 	f->stream = f->held[0];
 	cp_ctl_stream_begin(f->stream, on_stream_close, on_stream_room, f);
@@ -943,15 +864,15 @@ static void test_stream_gone(void **state)
 	CP_TEST_RUN_UNTIL(f->loop, f->closed == 1, 2000);
 	assert_int_equal(cp_ctl_streams(f->ctl), 0);
 
-	c = dial(f);
-	say(c, "[\"watch\"]\n");
-	expect_stream_head(hear(f, c));
+	c = cp_test_dial(f->path);
+	cp_test_say(c, "[\"watch\"]\n");
+	expect_stream_head(cp_test_hear(f->loop, c));
 	assert_int_equal(send_seq(f, 0), 0);
 	cp_ctl_free(f->ctl);
 	f->ctl = NULL;
 	assert_int_equal(f->closed, 2);
 	assert_null(f->stream);
-	hang_up(c);
+	cp_test_hang_up(c);
 }
 
 int main(void)
