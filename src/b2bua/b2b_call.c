@@ -20,6 +20,7 @@
 #include "cp_dialog.h"
 #include "cp_sdp.h"
 #include "cp_sip_txn.h"
+#include "cp_sip_write.h"
 #include "tg_hmap.h"
 #include "tg_log.h"
 #include "tg_sockaddr.h"
@@ -1123,20 +1124,16 @@ static void reset_b_leg(struct b2b_call *c)
 /*
  * RFC 3261 §18.1.1: a request larger than 1300 bytes (the path MTU being unknown) goes over a
  * congestion-controlled transport, TCP. Our headers take some 600 bytes, so only an INVITE
- * with a large body is serialized to know.
+ * with a large body is measured to know.
  */
 #define UDP_REQUEST_MAX 1300
 static bool too_big_for_udp(const osip_message_t *m, size_t body_len)
 {
-	char *text = NULL;
 	size_t len = 0;
 
 	if (body_len + 600 <= UDP_REQUEST_MAX)
 		return false;
-	if (osip_message_to_str((osip_message_t *)m, &text, &len) != 0 || !text)
-		return false;
-	osip_free(text);
-	return len > UDP_REQUEST_MAX;
+	return cp_sip_measure(m, &len) == 0 && len > UDP_REQUEST_MAX;
 }
 
 static void send_b_invite(struct b2b_call *c)

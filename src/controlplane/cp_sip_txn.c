@@ -11,6 +11,7 @@
 #include <osip2/osip.h>
 #include <osipparser2/osip_port.h>
 
+#include "cp_sip_write.h"
 #include "cp_txn_pool.h"
 #include "tg_hmap.h"
 #include "tg_log.h"
@@ -39,7 +40,8 @@ struct cp_txn {
 	bool dead;     /* libosip2 killed it */
 	bool no_send;  /* failed for a transport error, not a timer */
 	bool ended;    /* end() delivered */
-	/* NIST: the final response sent; ICT: the ACK sent (what a completed record resends) */
+	/* NIST: the final response sent; ICT: the ACK sent (what a completed record resends);
+	 * malloc'd */
 	char *resend;
 	size_t resend_len;
 };
@@ -79,6 +81,7 @@ struct cp_txn_layer {
 	struct tg_hmap done;
 	struct done_fifo fifo[4]; /* by osip_fsm_type_t: ICT, IST, NICT, NIST */
 	struct cp_txn_counters c;
+	char *scratch; /* CP_SIP_WRITE_MAX bytes: every message is serialized here to be sent */
 };
 
 /* ---- keys ---------------------------------------------------------------------------------- */
@@ -291,7 +294,7 @@ static void txn_free(struct cp_txn *tx)
 	tg_hmap_remove(&x->txns, &tx->node);
 	osip_transaction_free(tx->tr);
 	free(tx->key);
-	osip_free(tx->resend);
+	free(tx->resend);
 	free(tx);
 	x->c.freed++;
 }
@@ -302,7 +305,7 @@ static void done_free(struct cp_txn_layer *x, struct done_txn *d)
 {
 	tg_hmap_remove(&x->done, &d->node);
 	free(d->key);
-	osip_free(d->resend);
+	free(d->resend);
 	free(d);
 }
 
@@ -580,26 +583,48 @@ static void on_transport_error(int type, osip_transaction_t *tr, int error)
 	}
 }
 
-/* Sends m to to; a transaction's own peer (keep) follows the connection its message went on.
- * With bytes, the serialized message is handed there once sent (the caller frees it). */
+/*
+ * Sends m to to; a transaction's own peer (keep) follows the connection its message went on.
+ * With bytes, the serialized message is handed there (malloc'd) once sent; the caller frees it.
+ *
+ * m is written into the layer's scratch buffer (no allocation: neither cp_sip_send() nor the
+ * TCP queue keeps the pointer, the queue copies, and the transport never calls back into this
+ * layer from inside a send, so the buffer is free again on return). A message over
+ * CP_SIP_WRITE_MAX (64 KiB: no UDP datagram carries it, our receive side refuses it) is
+ * written into a buffer of its own size instead: rare, and sent all the same, as before.
+ */
 static int send_msg(struct cp_txn_layer *x, const osip_message_t *m, const struct cp_sip_peer *to,
 	struct cp_sip_peer *keep, char **bytes, size_t *bytes_len)
 {
-	char *buf = NULL;
+	char *buf = x->scratch, *big = NULL;
 	size_t len = 0;
 	int rc;
 
-	if (osip_message_to_str((osip_message_t *)m, &buf, &len) != 0 || !buf)
-		return -ENOMEM;
+	rc = cp_sip_write(m, buf, CP_SIP_WRITE_MAX, &len);
+	if (rc == -ENOSPC) {
+		buf = big = malloc(len);
+		rc = big ? cp_sip_write(m, big, len, &len) : -ENOMEM;
+	}
+	if (rc < 0) {
+		/* a message libosip2 could not print either: ours to fix, not the peer's */
+		TG_LOG(SIP, WARN, "message not serialized: %s", strerror(-rc));
+		free(big);
+		return rc;
+	}
 	rc = keep ? cp_sip_send_update(x->transport, buf, len, keep)
 		  : cp_sip_send(x->transport, buf, len, to);
 	if (rc >= 0 && bytes) {
-		osip_free(*bytes);
-		*bytes = buf;
-		*bytes_len = len;
-	} else {
-		osip_free(buf);
+		char *copy = big;
+
+		if (!copy && (copy = malloc(len)))
+			memcpy(copy, buf, len);
+		big = NULL;
+		/* without memory the completed record absorbs retransmissions silently */
+		free(*bytes);
+		*bytes = copy;
+		*bytes_len = copy ? len : 0;
 	}
+	free(big);
 	if (rc < 0)
 		x->c.send_errors++;
 	return rc;
@@ -693,11 +718,12 @@ struct cp_txn_layer *cp_txn_layer_new(
 	if (rc < 0)
 		TG_LOG(SIP, WARN, "transaction pool: %s (libosip2 stays on malloc)", strerror(-rc));
 
-	if (!x || tg_hmap_init(&x->txns, 1024) < 0 || tg_hmap_init(&x->done, 1024) < 0 ||
-		osip_init(&x->osip) != 0) {
+	if (!x || !(x->scratch = malloc(CP_SIP_WRITE_MAX)) || tg_hmap_init(&x->txns, 1024) < 0 ||
+		tg_hmap_init(&x->done, 1024) < 0 || osip_init(&x->osip) != 0) {
 		if (x) {
 			tg_hmap_fini(&x->txns);
 			tg_hmap_fini(&x->done);
+			free(x->scratch);
 		}
 		free(x);
 		errno = ENOMEM;
@@ -744,6 +770,7 @@ void cp_txn_layer_free(struct cp_txn_layer *x)
 	tg_hmap_fini(&x->txns);
 	tg_hmap_fini(&x->done);
 	osip_release(x->osip);
+	free(x->scratch);
 	free(x);
 }
 
