@@ -137,9 +137,11 @@ struct b2b_media {
 
 enum dp_step {
 	STEP_NONE,
-	STEP_SEND_INVITE, /* endpoints created: send the B leg's INVITE */
-	STEP_OFFER_A,	  /* late offer: endpoints created for B's offer, send it to A in a 2xx */
-	STEP_FINALIZE,	  /* endpoints deleted: write the record, free */
+	STEP_SEND_INVITE,  /* endpoints created: send the B leg's INVITE */
+	STEP_OFFER_A,	   /* late offer: endpoints created for B's offer, send it to A in a 2xx */
+	STEP_FINALIZE,	   /* endpoints deleted: write the record, free */
+	STEP_ANSWER_LOCAL, /* the caller's endpoints created: the appliance answers */
+	STEP_ORIGINATE,	   /* the callee's endpoint created: our INVITE goes out */
 };
 
 struct b2b_call {
@@ -195,7 +197,16 @@ struct b2b_call {
 	b2b_op_fn op_done;	  /* the operator's answer, called once */
 	void *op_arg;
 	struct b2b_xfer *xfer; /* a transfer in progress */
-	bool rewrite_rtp;      /* since a transfer: the endpoints rewrite SSRC/sequence/timestamp */
+	/* One party only: answered by the appliance (b2bua.incoming = accept, call answer) or
+	 * called by it (originated: the party is on B, A is unused). Its media ends in the
+	 * dataplane, or in another such call's party (bridged: that call's id). */
+	bool local;
+	bool originated;
+	bool deferred; /* ringing until b2b_call_decide() */
+	uint64_t bridged;
+	b2b_op_fn setup_done; /* b2b_call_originate()'s answer */
+	void *setup_arg;
+	bool rewrite_rtp; /* since a transfer: the endpoints rewrite SSRC/sequence/timestamp */
 	/* the operator's DTMF as SIP INFO: the digits left, sent one INFO at a time */
 	char dtmf[B2B_DTMF_MAX + 1];
 	uint8_t dtmf_next;
@@ -327,6 +338,7 @@ static void on_op_retry(struct cp_loop *lp, struct cp_timer *t, void *arg);
 static void op_finish(struct b2b_call *c, int status, int code, const struct b2b_leg *l);
 static void dtmf_finish(struct b2b_call *c, int status, int code);
 static void xfer_abort(struct b2b_call *c);
+static void unbridge(struct b2b_call *c);
 static void end_call(
 	struct b2b_call *c, enum b2b_cdr_reason reason, int code, const struct b2b_leg *hung_up);
 
@@ -783,6 +795,15 @@ static void finalize(struct b2b_call *c)
 
 static void send_b_invite(struct b2b_call *c);
 static void offer_to_a(struct b2b_call *c);
+static void view_of(const struct b2b_call *c, struct b2b_call_view *v);
+static int parse_target(
+	const char *text, char *user, size_t ulen, char *host, size_t hlen, bool *replaces);
+static void forward(struct b2b_call *c);
+static void incoming(struct b2b_call *c);
+static void answer_local(struct b2b_call *c);
+static void answer_a(struct b2b_call *c, osip_message_t *m, int code);
+static void originate_invite(struct b2b_call *c);
+static void originated_response(struct b2b_call *c, osip_message_t *resp);
 
 static void dp_step_done(struct b2b_call *c)
 {
@@ -795,6 +816,10 @@ static void dp_step_done(struct b2b_call *c)
 		offer_to_a(c);
 	else if (s == STEP_FINALIZE)
 		finalize(c);
+	else if (s == STEP_ANSWER_LOCAL)
+		answer_local(c);
+	else if (s == STEP_ORIGINATE)
+		originate_invite(c);
 }
 
 /* Deletes the endpoints (their statistics go into the record), then finalizes. */
@@ -902,6 +927,13 @@ static void end_call(
 	}
 	c->terminating = true;
 	uncount_call(b, c);
+	unbridge(c);
+	if (c->setup_done) {
+		b2b_op_fn fn = c->setup_done;
+
+		c->setup_done = NULL;
+		fn(c->setup_arg, c->id, -ECONNRESET, code, 'b');
+	}
 	c->reason = reason;
 	if (!c->answered && code)
 		c->sip_code = code;
@@ -1020,7 +1052,7 @@ static int plan_media(struct b2b_call *c, char *why, size_t whylen)
 		snprintf(why, whylen, "no stream the appliance can relay");
 		return -EINVAL;
 	}
-	c->dp_next = c->late ? STEP_OFFER_A : STEP_SEND_INVITE;
+	c->dp_next = c->local ? STEP_ANSWER_LOCAL : c->late ? STEP_OFFER_A : STEP_SEND_INVITE;
 	for (unsigned i = 0; i < c->nmedia; i++) {
 		struct b2b_media *md = &c->media[i];
 		struct tg_addr la = family_only(
@@ -1031,7 +1063,8 @@ static int plan_media(struct b2b_call *c, char *why, size_t whylen)
 		if (!md->active)
 			continue;
 		ep_send(c, TG_MSG_EP_CREATE, md->key_a, 0, NULL, &la, true);
-		ep_send(c, TG_MSG_EP_CREATE, md->key_b, 0, NULL, &lb, true);
+		if (!c->local)
+			ep_send(c, TG_MSG_EP_CREATE, md->key_b, 0, NULL, &lb, true);
 	}
 	return 0;
 }
@@ -1076,6 +1109,8 @@ static int rewrite_offer(struct b2b_call *c, struct b2b_leg *to)
 /* The offerer's endpoints learn where it wants media, in the direction it offered. */
 static void point_at_offerer(struct b2b_call *c)
 {
+	if (c->originated)
+		return; /* the offer is ours: the endpoint learns the callee from its answer */
 	for (unsigned i = 0; i < c->nmedia; i++) {
 		const struct b2b_media *md = &c->media[i];
 
@@ -1224,7 +1259,7 @@ static void new_call(
 	char local[72], why[CP_SDP_WHY_LEN], ra[16];
 	struct source *src;
 	int mf = 70;
-	bool late;
+	bool late, routed;
 
 	if (b->shutting_down || b->active >= b->p.cfg->max_calls) {
 		b->c.rejected_limit++;
@@ -1252,9 +1287,14 @@ static void new_call(
 		respond_plain(b, tx, 483, "Too Many Hops", NULL, NULL);
 		return;
 	}
-	rt = cp_route_lookup(b->p.routes, req->req_uri ? req->req_uri->username : NULL,
-		req->req_uri ? req->req_uri->host : NULL, (const struct sockaddr *)&from->addr);
-	if (!rt) {
+	/* the routing table decides here only when nothing else may (the fast path: an
+	 * unroutable INVITE costs no call) */
+	routed = b->p.cfg->incoming == B2B_INCOMING_ROUTE && !b->p.incoming;
+	rt = routed ? cp_route_lookup(b->p.routes, req->req_uri ? req->req_uri->username : NULL,
+			      req->req_uri ? req->req_uri->host : NULL,
+			      (const struct sockaddr *)&from->addr)
+		    : NULL;
+	if (routed && !rt) {
 		b->c.rejected_no_route++;
 		TG_LOG_CALL(SIP, INFO, req->call_id->number, "a", "no route for %s@%s: 404",
 			req->req_uri && req->req_uri->username ? req->req_uri->username : "",
@@ -1302,7 +1342,8 @@ static void new_call(
 	c->b.co = b;
 	c->b.is_b = true;
 	c->late = late;
-	c->target = *rt;
+	if (rt)
+		c->target = *rt;
 	c->max_forwards = mf - 1;
 	c->setup_ms = tg_wall_ms();
 	copy_user(c->ruri_user, sizeof(c->ruri_user), req->req_uri->username);
@@ -1345,22 +1386,188 @@ static void new_call(
 	apply(c, B2B_EV_INCOMING_INVITE);
 	respond(tx, cp_sip_make_response(req, 100, "Trying", NULL));
 	cp_sdp_origin_init(&c->a.origin, c->id, 1);
-	if (late) {
-		/* no offer: B makes it in its 2xx; the endpoints wait for that */
-		send_b_invite(c);
+	if (routed) {
+		forward(c);
 		return;
 	}
+	incoming(c);
+}
+
+/* Endpoints for the caller's offer (plan_media), then next(c); 488 for an offer we cannot take */
+static void plan_then(struct b2b_call *c, void (*next)(struct b2b_call *c))
+{
+	char why[CP_SDP_WHY_LEN];
+
 	if (plan_media(c, why, sizeof(why)) < 0) {
-		b->c.rejected_sdp++;
+		c->co->c.rejected_sdp++;
 		TG_LOG_CALL(SIP, INFO, call_id_of(c), "a", "offer refused: %s", why);
 		end_call(c, B2B_CDR_REJECTED, 488, NULL);
 		return;
 	}
 	if (!c->dp_pending) {
-		/* every request refused at once (channel backlog full) */
+		/* every request refused at once (channel backlog full): next sees dp_error */
 		c->dp_next = STEP_NONE;
-		send_b_invite(c);
+		next(c);
 	}
+}
+
+/* The call goes on toward c->target: endpoints for the offer, then the B leg's INVITE. */
+static void forward(struct b2b_call *c)
+{
+	if (c->late) {
+		/* no offer: B makes it in its 2xx; the endpoints wait for that */
+		send_b_invite(c);
+		return;
+	}
+	plan_then(c, send_b_invite);
+}
+
+/* ---- deciding: forward, accept, reject, defer -------------------------------------------- */
+
+/* The appliance answers the call itself: the caller's endpoints, then our 200 (answer_local) */
+static void accept_local(struct b2b_call *c)
+{
+	if (c->late) {
+		/* we would have to offer: the appliance answers offers only */
+		c->co->c.rejected_sdp++;
+		end_call(c, B2B_CDR_REJECTED, 488, NULL);
+		return;
+	}
+	c->local = true;
+	c->rewrite_rtp = true; /* a bridge may give its party another call's stream */
+	plan_then(c, answer_local);
+}
+
+/* Our 200 to the caller: its offer answered with the appliance's endpoints, every codec kept */
+static void answer_local(struct b2b_call *c)
+{
+	struct b2b *b = c->co;
+	struct cp_sdp_endpoint ep[CP_SDP_MAX_MEDIA];
+	struct cp_sdp_rewrite rw = {
+		.role = CP_SDP_ANSWER,
+		.offer = offer(c),
+		.ep = ep,
+		.nep = c->nmedia,
+		.session_name = "tollgate",
+	};
+	osip_message_t *m;
+
+	if (!media_step_ok(c))
+		return;
+	fill_endpoints(c, false, ep, &rw.local);
+	if (!rw.offer || cp_sdp_rewrite(rw.offer, &rw, &c->a.origin, &b->out) < 0) {
+		TG_LOG_CALL(
+			SIP, INFO, call_id_of(c), "a", "no answer to the offer: %s", b->out.why);
+		end_call(c, B2B_CDR_REJECTED, 488, NULL);
+		return;
+	}
+	m = cp_dialog_response(&c->a.dlg, cp_txn_msg(c->a.invite_tx), 200, NULL);
+	if (!m || set_sdp(&c->a, m, &b->out) < 0) {
+		if (m)
+			osip_message_free(m);
+		end_call(c, B2B_CDR_ERROR, 500, NULL);
+		return;
+	}
+	point_at_offerer(c);
+	free(c->offer_a);
+	c->offer_a = NULL;
+	b->c.answered_locally++;
+	TG_LOG_CALL(B2B, INFO, call_id_of(c), "a", "answered by the appliance");
+	answer_a(c, m, 200);
+}
+
+/* Applies a decision to a call that has not been decided yet (new, or deferred). */
+static void decide(struct b2b_call *c, const struct b2b_decision *d)
+{
+	struct b2b *b = c->co;
+	const struct cp_route_target *rt;
+	char user[128], host[128];
+	bool replaces;
+	int code;
+
+	switch (d->kind) {
+	case B2B_DECIDE_REJECT:
+		code = d->code >= 300 && d->code <= 699 ? d->code : 603;
+		b->c.rejected_by_decision++;
+		apply(c, B2B_EV_REJECTED);
+		final_to_a(c, code, d->reason, NULL, NULL);
+		end_call(c, B2B_CDR_REJECTED, code, NULL);
+		return;
+	case B2B_DECIDE_DEFER:
+		if (c->deferred)
+			return;
+		c->deferred = true;
+		b->c.deferred++;
+		respond(c->a.invite_tx,
+			cp_dialog_response(&c->a.dlg, cp_txn_msg(c->a.invite_tx), 180, NULL));
+		apply(c, B2B_EV_PROVISIONAL);
+		cp_timer_start(b->p.loop, &c->no_answer, b->p.cfg->no_answer_ms * TG_NS_PER_MS);
+		return;
+	case B2B_DECIDE_ACCEPT:
+		accept_local(c);
+		return;
+	case B2B_DECIDE_FORWARD:
+		break;
+	}
+	/* forward: to the target given, or where the Request-URI leads; the routing table
+	 * decides either way (never an open relay) */
+	if (d->target) {
+		if (parse_target(d->target, user, sizeof(user), host, sizeof(host), &replaces) < 0)
+			user[0] = host[0] = '\0';
+	} else {
+		osip_uri_t *u = cp_txn_msg(c->a.invite_tx)->req_uri;
+
+		copy_user(user, sizeof(user), u ? u->username : NULL);
+		copy_user(host, sizeof(host), u ? u->host : NULL);
+	}
+	rt = cp_route_lookup(b->p.routes, user, host[0] ? host : NULL,
+		(const struct sockaddr *)&c->a.dlg.peer.addr);
+	if (!rt) {
+		b->c.rejected_no_route++;
+		TG_LOG_CALL(SIP, INFO, call_id_of(c), "a", "no route for %s@%s: 404", user, host);
+		apply(c, B2B_EV_REJECTED);
+		final_to_a(c, 404, "Not Found", NULL, NULL);
+		end_call(c, B2B_CDR_REJECTED, 404, NULL);
+		return;
+	}
+	c->target = *rt;
+	copy_user(c->ruri_user, sizeof(c->ruri_user), user);
+	forward(c);
+}
+
+/* A new call the routing table does not simply take: the application's handler, else the
+ * operator's choice (b2bua.incoming) decides. */
+static void incoming(struct b2b_call *c)
+{
+	struct b2b *b = c->co;
+	struct b2b_decision d = {.kind = B2B_DECIDE_FORWARD};
+	struct b2b_call_view v;
+
+	if (b->p.cfg->incoming == B2B_INCOMING_ACCEPT)
+		d.kind = B2B_DECIDE_ACCEPT;
+	else if (b->p.cfg->incoming == B2B_INCOMING_DEFER)
+		d.kind = B2B_DECIDE_DEFER;
+	if (b->p.incoming) {
+		view_of(c, &v);
+		b->p.incoming(b->p.incoming_arg, &v, &d);
+	}
+	decide(c, &d);
+}
+
+int b2b_call_decide(struct b2b *b, uint64_t id, const struct b2b_decision *d)
+{
+	struct b2b_call *c = call_find(b, id);
+
+	if (!c || c->terminating)
+		return -ENOENT;
+	if (!c->deferred)
+		return -EPERM;
+	if (d->kind == B2B_DECIDE_DEFER)
+		return -EINVAL;
+	c->deferred = false;
+	cp_timer_stop(b->p.loop, &c->no_answer);
+	decide(c, d);
+	return 0;
 }
 
 /* ---- answers from B --------------------------------------------------------------------- */
@@ -1412,15 +1619,15 @@ static int take_answer(
 }
 
 /* A's INVITE gets its 2xx m (SDP set): the call is connected. */
-static void answer_a(struct b2b_call *c, osip_message_t *m, int code)
+/* The call is connected (code: the 2xx): counted, timed, published, its setup's waiter told */
+static void mark_answered(struct b2b_call *c, int code)
 {
 	struct b2b *b = c->co;
+	b2b_op_fn fn = c->setup_done;
 
 	c->answered = true;
-	c->a_final_sent = true;
 	c->sip_code = code;
 	c->answer_ms = tg_wall_ms();
-	c->a.dlg.confirmed = true;
 	b->c.calls_answered++;
 	apply(c, B2B_EV_ANSWERED);
 	if (b2b_events_wanted(b->events, B2B_EVK_ESTABLISHED, c->id))
@@ -1430,6 +1637,16 @@ static void answer_a(struct b2b_call *c, osip_message_t *m, int code)
 	cp_timer_stop(b->p.loop, &c->no_answer);
 	if (b->p.cfg->max_duration_ms)
 		cp_timer_start(b->p.loop, &c->max_dur, b->p.cfg->max_duration_ms * TG_NS_PER_MS);
+	c->setup_done = NULL;
+	if (fn)
+		fn(c->setup_arg, c->id, 0, code, c->originated ? 'b' : 'a');
+}
+
+static void answer_a(struct b2b_call *c, osip_message_t *m, int code)
+{
+	c->a_final_sent = true;
+	c->a.dlg.confirmed = true;
+	mark_answered(c, code);
 	send_2xx_a(c, c->a.invite_tx, m);
 }
 
@@ -1595,6 +1812,10 @@ static void b_invite_response(struct b2b_call *c, osip_message_t *resp)
 		/* libosip2 ACKs a non-2xx and absorbs retransmissions: the call is done with it */
 		c->b_final = true;
 		forget(&c->b.invite_tx);
+	}
+	if (c->originated) {
+		originated_response(c, resp);
+		return;
 	}
 	if (code < 200) {
 		if (c->terminating || c->a_final_sent)
@@ -1984,6 +2205,217 @@ static void peer_op_done(struct b2b_call *c, int code)
 		apply(c, hold ? B2B_EV_HOLD_CONFIRMED : B2B_EV_RESUME_CONFIRMED);
 	else
 		apply(c, hold ? B2B_EV_HOLD_FAILED : B2B_EV_RESUME_FAILED);
+}
+
+/* ---- calls the appliance places, and bridges ---------------------------------------------- */
+
+/* The endpoint facing a local call's one party */
+static uint64_t party_key(const struct b2b_call *c)
+{
+	return c->originated ? c->media[0].key_b : c->media[0].key_a;
+}
+
+static void publish_bridge(const struct b2b_call *c, uint64_t other, unsigned what)
+{
+	struct b2b_ev e;
+
+	if (!b2b_events_wanted(c->co->events, B2B_EVK_BRIDGE, c->id))
+		return;
+	e = event_of(c, B2B_EVK_BRIDGE);
+	e.u.bridge.bridge = other;
+	e.u.bridge.what = (uint8_t)what;
+	b2b_events_publish(c->co->events, &e);
+}
+
+/* Takes call c out of its bridge (its peer keeps its call, its media ending again) */
+static void unbridge(struct b2b_call *c)
+{
+	struct b2b_call *o = c->bridged ? call_find(c->co, c->bridged) : NULL;
+
+	if (!c->bridged)
+		return;
+	if (!c->terminating)
+		ep_send(c, TG_MSG_EP_LINK, party_key(c), 0, NULL, NULL, false);
+	publish_bridge(c, c->bridged, 1);
+	c->bridged = 0;
+	if (o && o->bridged == c->id) {
+		if (!o->terminating)
+			ep_send(o, TG_MSG_EP_LINK, party_key(o), 0, NULL, NULL, false);
+		publish_bridge(o, c->id, 1);
+		o->bridged = 0;
+	}
+}
+
+int b2b_bridge(struct b2b *b, uint64_t id1, uint64_t id2)
+{
+	struct b2b_call *c1 = call_find(b, id1), *c2 = call_find(b, id2);
+
+	if (!c1 || !c2 || c1->terminating || c2->terminating)
+		return -ENOENT;
+	if (c1 == c2 || !c1->local || !c2->local || !c1->answered || !c2->answered || !c1->nmedia ||
+		!c2->nmedia || !c1->media[0].active || !c2->media[0].active)
+		return -EPERM;
+	if (c1->bridged || c2->bridged)
+		return -EBUSY;
+	/* the two parties' endpoints relay to each other, as a B2BUA call's two legs do */
+	ep_send(c1, TG_MSG_EP_LINK, party_key(c1), party_key(c2), NULL, NULL, false);
+	c1->bridged = id2;
+	c2->bridged = id1;
+	b->c.bridges++;
+	TG_LOG_CALL(B2B, INFO, call_id_of(c1), "-", "bridged with call %" PRIu64, id2);
+	publish_bridge(c1, id2, 0);
+	publish_bridge(c2, id1, 0);
+	return 0;
+}
+
+int b2b_unbridge(struct b2b *b, uint64_t id)
+{
+	struct b2b_call *c = call_find(b, id);
+
+	if (!c || c->terminating)
+		return -ENOENT;
+	if (!c->bridged)
+		return -EPERM;
+	unbridge(c);
+	return 0;
+}
+
+/* Responses to the INVITE of a call the appliance placed: nobody to relay them to. */
+static void originated_response(struct b2b_call *c, osip_message_t *resp)
+{
+	int code = resp->status_code;
+	b2b_op_fn fn;
+
+	if (code < 200) {
+		if (!c->terminating)
+			apply(c, B2B_EV_PROVISIONAL);
+		return;
+	}
+	if (code < 300) {
+		ack_b(c, NULL);
+		if (c->terminating) {
+			apply(c, B2B_EV_ANSWERED);
+			send_bye(c, &c->b);
+			return;
+		}
+		own_answer(c, &c->b, resp);
+		free(c->offer_a);
+		c->offer_a = NULL;
+		mark_answered(c, code);
+		return;
+	}
+	if (c->terminating) {
+		maybe_finalize(c);
+		return;
+	}
+	fn = c->setup_done;
+	c->setup_done = NULL;
+	if (fn)
+		fn(c->setup_arg, c->id, -EREMOTEIO, code, 'b');
+	apply(c, B2B_EV_REJECTED);
+	end_call(c, B2B_CDR_REJECTED, code, NULL);
+}
+
+/* An offer of the appliance's own, on the endpoint facing the callee (rewritten for B by
+ * send_b_invite like any caller's) */
+static int own_offer_text(struct b2b_call *c, char *buf, size_t len)
+{
+	const struct tg_addr *a = &c->media[0].local_b;
+	char ip[INET6_ADDRSTRLEN];
+	const char *v = a->family == TG_AF_INET6 ? "6" : "4";
+	int n;
+
+	if (!inet_ntop(a->family == TG_AF_INET6 ? AF_INET6 : AF_INET, a->a, ip, sizeof(ip)))
+		return -EINVAL;
+	n = snprintf(buf, len,
+		"v=0\r\no=- %" PRIu64 " 1 IN IP%s %s\r\ns=tollgate\r\nc=IN IP%s %s\r\nt=0 0\r\n"
+		"m=audio %u RTP/AVP 0 8 101\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
+		"a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\na=ptime:20\r\n"
+		"a=sendrecv\r\n",
+		c->id, v, ip, v, ip, a->port);
+	return n > 0 && (size_t)n < len ? n : -ENOSPC;
+}
+
+/* The callee's endpoint exists: the INVITE goes out with our offer */
+static void originate_invite(struct b2b_call *c)
+{
+	struct b2b *b = c->co;
+	char text[512];
+	int n;
+
+	if (!media_step_ok(c))
+		return;
+	n = own_offer_text(c, text, sizeof(text));
+	if (n < 0 || keep_offer(b, c, text, (size_t)n) < 0) {
+		end_call(c, B2B_CDR_ERROR, 0, NULL);
+		return;
+	}
+	send_b_invite(c);
+}
+
+int b2b_call_originate(
+	struct b2b *b, const char *from_user, const char *to, b2b_op_fn fn, void *arg, uint64_t *id)
+{
+	const struct cp_route_target *rt;
+	struct b2b_call *c;
+	struct sockaddr_storage none = {0};
+	char user[128], host[128];
+	bool replaces;
+
+	if (parse_target(to, user, sizeof(user), host, sizeof(host), &replaces) < 0 || replaces ||
+		!from_user || strcspn(from_user, "@:;<> \t\"") != strlen(from_user))
+		return -EINVAL;
+	rt = cp_route_lookup(b->p.routes, user, host[0] ? host : NULL, NULL);
+	if (!rt)
+		return -EHOSTUNREACH;
+	if (b->shutting_down || b->active >= b->p.cfg->max_calls)
+		return -EBUSY;
+	if (!cp_dp_is_up(b->p.dp))
+		return -EAGAIN;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->co = b;
+	c->id = ++b->next_id;
+	c->a.call = c->b.call = c;
+	c->a.co = c->b.co = b;
+	c->b.is_b = true;
+	c->local = c->originated = true;
+	c->rewrite_rtp = true;
+	c->target = *rt;
+	c->max_forwards = 70;
+	c->setup_ms = tg_wall_ms();
+	copy_user(c->ruri_user, sizeof(c->ruri_user), user);
+	copy_user(c->from_user, sizeof(c->from_user), from_user);
+	cp_timer_init(&c->no_answer, on_no_answer, c);
+	cp_timer_init(&c->max_dur, on_max_duration, c);
+	cp_timer_init(&c->op_retry, on_op_retry, c);
+	cp_timer_init(&c->a.rtx, on_rtx, &c->a);
+	cp_timer_init(&c->b.rtx, on_rtx, &c->b);
+	b2b_state_init(&c->sm, observe, c);
+	tg_hmap_insert(&b->calls, &c->node, id_hash(c->id));
+	count_call(b, c, &none);
+	b->in_memory++;
+	b->c.originated++;
+	c->setup_done = fn;
+	c->setup_arg = arg;
+	c->nmedia = 1;
+	c->media[0].key_a = c->id << KEY_SHIFT;
+	c->media[0].key_b = c->media[0].key_a | 1;
+	c->media[0].active = true;
+	c->dp_next = STEP_ORIGINATE;
+	{
+		struct tg_addr lb = family_only(tg_family_of(&c->target.addr));
+
+		ep_send(c, TG_MSG_EP_CREATE, c->media[0].key_b, 0, NULL, &lb, true);
+	}
+	TG_LOG(B2B, INFO, "call %" PRIu64 ": %s calling %s@%s", c->id, from_user, user, rt->text);
+	*id = c->id;
+	if (!c->dp_pending) {
+		c->dp_next = STEP_NONE;
+		originate_invite(c);
+	}
+	return 0;
 }
 
 /* ---- re-INVITE relay ------------------------------------------------------------------- */
@@ -3264,6 +3696,11 @@ static void view_of(const struct b2b_call *c, struct b2b_call_view *v)
 	v->setup_ms = c->setup_ms;
 	v->answer_ms = c->answer_ms;
 	v->operator_hold = c->held;
+	v->local = c->local;
+	v->originated = c->originated;
+	v->deferred = c->deferred;
+	v->bridged = c->bridged;
+	v->ruri_user = c->ruri_user;
 	v->nmedia = c->nmedia;
 	for (unsigned i = 0; i < c->nmedia; i++) {
 		v->media[i].key_a = c->media[i].key_a;

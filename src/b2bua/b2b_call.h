@@ -28,6 +28,26 @@
 #include "cp_sip_transport.h"
 #include "b2b_config.h"
 
+/* What to do with a new call (b2b_params.incoming, b2b_call_decide) */
+enum b2b_decision_kind {
+	B2B_DECIDE_FORWARD, /* to target, or where the Request-URI leads: the routing table picks */
+	B2B_DECIDE_ACCEPT,  /* the appliance answers it itself (an offer in the INVITE needed) */
+	B2B_DECIDE_REJECT,  /* code (300-699, else 603) with reason (NULL: the code's) */
+	B2B_DECIDE_DEFER,   /* 180, and it rings until b2b_call_decide() or the no-answer timer */
+};
+
+struct b2b_decision {
+	enum b2b_decision_kind kind;
+	int code;
+	const char *reason;
+	const char *target; /* FORWARD: a user or a sip: URI; NULL: the Request-URI */
+};
+
+struct b2b_call_view;
+/* Decides a new call (d holds what b2bua.incoming says; change it or leave it). On the loop's
+ * thread; v is valid during the call only. */
+typedef void (*b2b_incoming_fn)(void *arg, const struct b2b_call_view *v, struct b2b_decision *d);
+
 struct b2b_params {
 	struct cp_loop *loop;
 	struct cp_sip_transport *transport;
@@ -36,6 +56,8 @@ struct b2b_params {
 	const struct cp_route_table *routes;
 	struct b2b_cdr *cdr; /* NULL: no records (tests of the signalling alone) */
 	const char *user_agent;
+	b2b_incoming_fn incoming; /* NULL: b2bua.incoming alone decides */
+	void *incoming_arg;
 };
 
 struct b2b_counters {
@@ -64,7 +86,12 @@ struct b2b_counters {
 	/* the INVITE of a call that exists again, after our 2xx ended its transaction (RFC 6026:
 	 * absorbed, our 2xx retransmissions answer it) */
 	uint64_t invite_retransmissions;
-	uint64_t merged_requests; /* another INVITE with a call's Call-ID and From tag: 482 */
+	uint64_t merged_requests;      /* another INVITE with a call's Call-ID and From tag: 482 */
+	uint64_t answered_locally;     /* answered by the appliance (accept) */
+	uint64_t deferred;	       /* rang, waiting for a decision */
+	uint64_t rejected_by_decision; /* rejected by the operator or the application */
+	uint64_t originated;	       /* calls the appliance placed */
+	uint64_t bridges;	       /* b2b_bridge() */
 	uint64_t options;
 	uint64_t cdr_errors;
 };
@@ -112,6 +139,11 @@ struct b2b_call_view {
 	const char *target;	     /* where the route sent the call ("198.18.0.2:5060/udp") */
 	int64_t setup_ms, answer_ms; /* Unix time in ms; <= 0: not yet */
 	bool operator_hold;	     /* on hold by b2b_call_hold (else a party's, if on-hold) */
+	bool local;		     /* one party, answered or called by the appliance */
+	bool originated;	     /* called by the appliance: the party is on b, a is empty */
+	bool deferred;		     /* ringing until b2b_call_decide() */
+	uint64_t bridged;	     /* the call whose party this one's is bridged with, 0: none */
+	const char *ruri_user;	     /* the user the caller asked for */
 	unsigned nmedia;
 	struct b2b_media_view {
 		uint64_t key_a, key_b; /* the endpoints facing A and B (EP_STATS takes them) */
@@ -180,6 +212,26 @@ int b2b_call_dtmf(struct b2b *b, uint64_t id, bool to_b, const char *digits,
  */
 int b2b_call_transfer(
 	struct b2b *b, uint64_t id, const char *target, bool keep_a, b2b_op_fn fn, void *arg);
+/* A deferred call decided (not DEFER): 0, -ENOENT, -EPERM (not deferred), -EINVAL. */
+int b2b_call_decide(struct b2b *b, uint64_t id, const struct b2b_decision *d);
+/*
+ * The appliance calls 'to' (a user or sip: URI, routed by the routing table) as from_user,
+ * offering PCMU, PCMA and telephone-event on an endpoint of its own: a local call whose
+ * media ends in the dataplane until bridged. *id at once; fn when it is answered (0) or
+ * refused (-EREMOTEIO, the status) or ended (-ECONNRESET). -EINVAL, -EHOSTUNREACH (no
+ * route), -EBUSY (b2bua.max_calls), -EAGAIN (no dataplane).
+ */
+int b2b_call_originate(struct b2b *b, const char *from_user, const char *to, b2b_op_fn fn,
+	void *arg, uint64_t *id);
+/*
+ * Joins the media of two answered local calls in the dataplane: each party hears the other
+ * (SSRC, sequence and timestamp rewritten toward each, so the phones take the switched
+ * stream). When either call ends the other goes on, unbridged. -ENOENT, -EPERM (not both
+ * local and answered), -EBUSY (one is bridged already).
+ */
+int b2b_bridge(struct b2b *b, uint64_t id1, uint64_t id2);
+/* Undoes the bridge call id is in: -ENOENT, -EPERM (not bridged) */
+int b2b_unbridge(struct b2b *b, uint64_t id);
 /* A new routing table for the calls to come (reload); the caller frees the old one after. */
 void b2b_set_routes(struct b2b *b, const struct cp_route_table *routes);
 

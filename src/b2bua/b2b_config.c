@@ -8,6 +8,7 @@
 #define B2B_CFG(member) TG_CFG_AT(struct b2b_config, member)
 
 static const char *const redirect_modes[] = {"follow", "relay", NULL};
+static const char *const incoming_modes[] = {"route", "accept", "defer", NULL};
 
 /* Rounds of EP_STATS for every call: not more often than once a second */
 static int quality_interval_ok(const void *value, char *err, size_t errlen)
@@ -49,6 +50,14 @@ static const struct tg_cfg_key b2b_keys[] = {
 	{"b2bua", "latch", TG_CFG_BOOL, B2B_CFG(latch), .def = "true",
 		.help = "Symmetric RTP: each leg's media address is learned from its first packet "
 			"and only that source is accepted afterwards."},
+	{"b2bua", "incoming", TG_CFG_ENUM, B2B_CFG(incoming), .def = "route",
+		.choices = incoming_modes, .flags = TG_CFG_LIVE,
+		.help = "What happens to a new call: route (the routing table sends it to a "
+			"target: "
+			"a B2BUA call), accept (the appliance answers it itself; its media ends in "
+			"the dataplane, measured, until tgctl bridge joins it to another call) or "
+			"defer (it rings, 180, until the operator's tgctl call answer, call reject "
+			"or call forward, or b2bua.no_answer_timeout)."},
 	{"b2bua", "redirect", TG_CFG_ENUM, B2B_CFG(redirect), .def = "follow",
 		.choices = redirect_modes, .flags = TG_CFG_LIVE,
 		.help = "A 3xx from the callee: follow (a new INVITE to its Contacts in order, "

@@ -13,6 +13,13 @@ enum b2b_redirect {
 	B2B_REDIRECT_RELAY,  /* a 3xx goes to the caller with its Contacts */
 };
 
+/* What happens to a new call before anything else (b2bua.incoming) */
+enum b2b_incoming {
+	B2B_INCOMING_ROUTE,  /* the routing table sends it to a target: a B2BUA call */
+	B2B_INCOMING_ACCEPT, /* the appliance answers it itself, media ending in the dataplane */
+	B2B_INCOMING_DEFER,  /* it rings until the operator answers, rejects or forwards it */
+};
+
 struct b2b_config {
 	uint32_t max_calls;
 	uint32_t max_calls_per_source; /* 0: no limit */
@@ -24,6 +31,7 @@ struct b2b_config {
 	int redirect; /* enum b2b_redirect */
 	uint32_t max_redirects;
 	uint64_t quality_interval_ms; /* media-quality events; 0: off */
+	int incoming;		      /* enum b2b_incoming */
 };
 
 int b2b_config_register(struct tg_cfg *cfg, struct b2b_config *bc);

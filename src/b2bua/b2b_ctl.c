@@ -14,7 +14,7 @@
 struct b2b_ctl {
 	struct b2b *b;
 	struct cp_dp *dp;
-	struct cp_ctl_cmd rows[7];
+	struct cp_ctl_cmd rows[13];
 };
 
 /* ---- JSON of a call ---------------------------------------------------------------------- */
@@ -52,6 +52,17 @@ static json_t *tg_addr_json(const struct tg_addr *a)
 		return json_null();
 	snprintf(buf, sizeof(buf), a->family == TG_AF_INET ? "%s:%u" : "[%s]:%u", ip, a->port);
 	return json_string(buf);
+}
+
+/* What the call is: two parties through the appliance, or one the appliance answered, called
+ * or still holds ringing */
+static const char *kind_of(const struct b2b_call_view *v)
+{
+	if (v->deferred)
+		return "deferred";
+	if (v->originated)
+		return "originated";
+	return v->local ? "answered" : "b2bua";
 }
 
 static json_t *leg_json(const struct b2b_cdr_leg *l)
@@ -101,22 +112,30 @@ static json_t *call_json(const struct b2b_call_view *v)
 				       "active", m->active, "a", "local", tg_addr_json(&m->local_a),
 				       "stats", "b", "local", tg_addr_json(&m->local_b), "stats"));
 	}
-	return json_pack("{s:I, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
-		(json_int_t)v->id, "state", b2b_state_name(v->state), "operator_hold",
+	return json_pack("{s:I, s:s, s:s, s:o, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+		(json_int_t)v->id, "state", b2b_state_name(v->state), "kind", kind_of(v), "bridged",
+		v->bridged ? json_integer((json_int_t)v->bridged) : json_null(), "operator_hold",
 		v->operator_hold, "a", leg_json(&v->a), "b", leg_json(&v->b), "target",
-		str_or_null(v->target), "setup_time", time_json(v->setup_ms), "answer_time",
-		time_json(v->answer_ms), "up_s", up_json(v), "media", media);
+		v->target && v->target[0] ? str_or_null(v->target) : json_null(), "setup_time",
+		time_json(v->setup_ms), "answer_time", time_json(v->answer_ms), "up_s", up_json(v),
+		"media", media);
 }
 
 /* ---- show calls ------------------------------------------------------------------------------ */
 
 static bool list_one(void *arg, const struct b2b_call_view *v)
 {
-	json_array_append_new(
-		arg, json_pack("{s:I, s:s, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)v->id,
-			     "state", b2b_state_name(v->state), "from", str_or_null(v->a.from_uri),
-			     "to", str_or_null(v->a.to_uri), "caller", sockaddr_json(v->a.remote),
-			     "target", str_or_null(v->target), "up_s", up_json(v)));
+	/* an originated call's party is on its b leg */
+	const struct b2b_cdr_leg *party = v->originated ? &v->b : &v->a;
+
+	json_array_append_new(arg,
+		json_pack("{s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "id", (json_int_t)v->id,
+			"state", b2b_state_name(v->state), "kind", kind_of(v), "from",
+			str_or_null(party->from_uri), "to", str_or_null(party->to_uri), "peer",
+			sockaddr_json(party->remote), "target",
+			v->target && v->target[0] ? str_or_null(v->target) : json_null(), "bridged",
+			v->bridged ? json_integer((json_int_t)v->bridged) : json_null(), "up_s",
+			up_json(v)));
 	return true;
 }
 
@@ -483,6 +502,144 @@ static void call_transfer(void *arg, struct cp_ctl_req *req, const char *const *
 		cp_ctl_fail(req, -rc, "call %" PRIu64 ": %s", id, strerror(-rc));
 }
 
+/* ---- deferred calls, calls the appliance places, bridges --------------------------------------
+ */
+
+static int id_arg(struct cp_ctl_req *req, const char *arg, uint64_t *id)
+{
+	if (parse_id(arg, id) == 0)
+		return 0;
+	cp_ctl_fail(req, EINVAL, "call ID: '%s' is not a call number", arg);
+	return -EINVAL;
+}
+
+static void decided(struct cp_ctl_req *req, uint64_t id, int rc, const char *what)
+{
+	if (rc == 0)
+		cp_ctl_ok(req, json_pack("{s:I, s:s}", "id", (json_int_t)id, "decided", what));
+	else if (rc == -ENOENT)
+		cp_ctl_fail(req, ENOENT, "no call %" PRIu64 " (or it is ending)", id);
+	else
+		cp_ctl_fail(req, EPERM, "call %" PRIu64 " is not waiting for a decision", id);
+}
+
+static void call_answer(void *arg, struct cp_ctl_req *req, const char *const *args, unsigned n)
+{
+	struct b2b_ctl *bc = arg;
+	struct b2b_decision d = {.kind = B2B_DECIDE_ACCEPT};
+	uint64_t id;
+
+	if (id_arg(req, args[0], &id) == 0)
+		decided(req, id, b2b_call_decide(bc->b, id, &d), "answered");
+}
+
+static void call_reject(void *arg, struct cp_ctl_req *req, const char *const *args, unsigned n)
+{
+	struct b2b_ctl *bc = arg;
+	struct b2b_decision d = {.kind = B2B_DECIDE_REJECT, .code = 603};
+	char *end = NULL;
+	uint64_t id;
+
+	if (id_arg(req, args[0], &id) < 0)
+		return;
+	if (n > 1) {
+		long code = strtol(args[1], &end, 10);
+
+		if (!*args[1] || *end || code < 300 || code > 699) {
+			cp_ctl_fail(
+				req, EINVAL, "CODE: '%s' is not a status from 300 to 699", args[1]);
+			return;
+		}
+		d.code = (int)code;
+	}
+	decided(req, id, b2b_call_decide(bc->b, id, &d), "rejected");
+}
+
+static void call_forward(void *arg, struct cp_ctl_req *req, const char *const *args, unsigned n)
+{
+	struct b2b_ctl *bc = arg;
+	struct b2b_decision d = {.kind = B2B_DECIDE_FORWARD, .target = args[1]};
+	uint64_t id;
+
+	if (id_arg(req, args[0], &id) == 0)
+		decided(req, id, b2b_call_decide(bc->b, id, &d), "forwarded");
+}
+
+static void originated(void *arg, uint64_t id, int status, int sip_code, char leg)
+{
+	struct cp_ctl_req *req = arg;
+
+	if (status == 0)
+		cp_ctl_ok(req, json_pack("{s:I, s:s}", "id", (json_int_t)id, "state", "connected"));
+	else if (status == -EREMOTEIO)
+		cp_ctl_fail(
+			req, EREMOTEIO, "call %" PRIu64 ": the callee answered %d", id, sip_code);
+	else
+		cp_ctl_fail(req, ECONNRESET, "call %" PRIu64 " ended before it was answered", id);
+}
+
+static void call_originate(void *arg, struct cp_ctl_req *req, const char *const *args, unsigned n)
+{
+	struct b2b_ctl *bc = arg;
+	uint64_t id;
+	int rc;
+
+	/* answered once the callee answers (or refuses): tgctl waits up to its --timeout */
+	rc = b2b_call_originate(bc->b, args[0], args[1], originated, req, &id);
+	if (rc == -EINVAL)
+		cp_ctl_fail(req, EINVAL,
+			"FROM must be a user ('%s'), TO a user or a sip: URI ('%s')", args[0],
+			args[1]);
+	else if (rc == -EHOSTUNREACH)
+		cp_ctl_fail(req, EHOSTUNREACH, "TO: no routing rule matches '%s'", args[1]);
+	else if (rc == -EBUSY)
+		cp_ctl_fail(req, EBUSY, "b2bua.max_calls reached (or shutting down)");
+	else if (rc == -EAGAIN)
+		cp_ctl_fail(req, EAGAIN, "the dataplane is not up");
+	else if (rc < 0)
+		cp_ctl_fail(req, -rc, "%s", strerror(-rc));
+}
+
+static void bridge(void *arg, struct cp_ctl_req *req, const char *const *args, unsigned n)
+{
+	struct b2b_ctl *bc = arg;
+	uint64_t id1, id2;
+	int rc;
+
+	if (id_arg(req, args[0], &id1) < 0 || id_arg(req, args[1], &id2) < 0)
+		return;
+	rc = b2b_bridge(bc->b, id1, id2);
+	if (rc == 0)
+		cp_ctl_ok(req, json_pack("{s:[I,I]}", "bridged", (json_int_t)id1, (json_int_t)id2));
+	else if (rc == -ENOENT)
+		cp_ctl_fail(req, ENOENT, "no call %" PRIu64 " or %" PRIu64 " (or it is ending)",
+			id1, id2);
+	else if (rc == -EBUSY)
+		cp_ctl_fail(
+			req, EBUSY, "call %" PRIu64 " or %" PRIu64 " is bridged already", id1, id2);
+	else
+		cp_ctl_fail(req, EPERM,
+			"only two different answered calls of one party each (answered or "
+			"originated by the appliance) can be bridged");
+}
+
+static void unbridge_cmd(void *arg, struct cp_ctl_req *req, const char *const *args, unsigned n)
+{
+	struct b2b_ctl *bc = arg;
+	uint64_t id;
+	int rc;
+
+	if (id_arg(req, args[0], &id) < 0)
+		return;
+	rc = b2b_unbridge(bc->b, id);
+	if (rc == 0)
+		cp_ctl_ok(req, json_pack("{s:I}", "unbridged", (json_int_t)id));
+	else if (rc == -ENOENT)
+		cp_ctl_fail(req, ENOENT, "no call %" PRIu64 " (or it is ending)", id);
+	else
+		cp_ctl_fail(req, EPERM, "call %" PRIu64 " is not bridged", id);
+}
+
 struct b2b_ctl *b2b_ctl_new(struct cp_ctl *ctl, struct b2b *b, struct cp_dp *dp)
 {
 	struct b2b_ctl *bc = calloc(1, sizeof(*bc));
@@ -574,7 +731,73 @@ struct b2b_ctl *b2b_ctl_new(struct cp_ctl *ctl, struct b2b *b, struct cp_dp *dp)
 		.fn = call_transfer,
 		.arg = bc,
 	};
-	rc = cp_ctl_register(ctl, bc->rows, 7);
+	bc->rows[7] = (struct cp_ctl_cmd){
+		.words = "call answer",
+		.usage = "ID",
+		.min_args = 1,
+		.max_args = 1,
+		.help = "Answers a deferred call (b2bua.incoming = defer) with the appliance "
+			"itself: "
+			"200 with its offer answered, the media ending in the dataplane (measured) "
+			"until bridged to another call.",
+		.fn = call_answer,
+		.arg = bc,
+	};
+	bc->rows[8] = (struct cp_ctl_cmd){
+		.words = "call reject",
+		.usage = "ID [CODE]",
+		.min_args = 1,
+		.max_args = 2,
+		.help = "Rejects a deferred call with CODE (300-699; 603 Decline by default).",
+		.fn = call_reject,
+		.arg = bc,
+	};
+	bc->rows[9] = (struct cp_ctl_cmd){
+		.words = "call forward",
+		.usage = "ID TARGET",
+		.min_args = 2,
+		.max_args = 2,
+		.help = "Sends a deferred call on to TARGET (a user or a sip: URI, routed by the "
+			"routing table): a B2BUA call from there on.",
+		.fn = call_forward,
+		.arg = bc,
+	};
+	bc->rows[10] = (struct cp_ctl_cmd){
+		.words = "call originate",
+		.usage = "FROM TO",
+		.min_args = 2,
+		.max_args = 2,
+		.help = "The appliance calls TO (a user or a sip: URI, routed by the routing "
+			"table) "
+			"as user FROM, offering PCMU, PCMA and telephone-event on a media endpoint "
+			"of its own. Answers with the call's id once TO answers, or the status it "
+			"refused with (tgctl waits up to --timeout).",
+		.fn = call_originate,
+		.arg = bc,
+	};
+	bc->rows[11] = (struct cp_ctl_cmd){
+		.words = "bridge",
+		.usage = "ID ID",
+		.min_args = 2,
+		.max_args = 2,
+		.help = "Joins the media of two answered one-party calls (answered or originated "
+			"by "
+			"the appliance) in the dataplane, each stream rewritten so the phones take "
+			"it. When one call ends, the other goes on unbridged.",
+		.fn = bridge,
+		.arg = bc,
+	};
+	bc->rows[12] = (struct cp_ctl_cmd){
+		.words = "unbridge",
+		.usage = "ID",
+		.min_args = 1,
+		.max_args = 1,
+		.help = "Separates a bridged call from its peer: both go on, their media ending in "
+			"the dataplane again.",
+		.fn = unbridge_cmd,
+		.arg = bc,
+	};
+	rc = cp_ctl_register(ctl, bc->rows, 13);
 	if (rc < 0) {
 		free(bc);
 		errno = -rc;

@@ -52,12 +52,14 @@ static const struct b2b_cell b2b_table[B2B_EV__COUNT][B2B_ST__COUNT] = {
 		IN(RINGING)       = TO(DIALING),
 	},
 	ON(PROVISIONAL) = {
+		IN(INITIALIZING)  = TO(RINGING),	/* deferred: the appliance rings */
 		IN(DIALING)       = TO(RINGING),
 		IN(RINGING)       = TO(RINGING),
 		IN(TRANSFERRING)  = TO(TRANSFERRING),	/* the transfer target rings */
 		IN(TERMINATING)   = TO(TERMINATING),
 	},
 	ON(ANSWERED) = {
+		IN(INITIALIZING)  = TO(CONNECTED),	/* answered by the appliance itself */
 		IN(DIALING)       = TO(CONNECTED),
 		IN(RINGING)       = TO(CONNECTED),
 		IN(TERMINATING)   = TO(TERMINATING),	/* 2xx crossed our CANCEL: ACK + BYE it */

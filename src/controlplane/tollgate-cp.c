@@ -121,6 +121,11 @@ static const struct cp_ctl_counter call_counters[] = {
 	CALLS(no_dialog),
 	CALLS(invite_retransmissions),
 	CALLS(merged_requests),
+	CALLS(answered_locally),
+	CALLS(deferred),
+	CALLS(rejected_by_decision),
+	CALLS(originated),
+	CALLS(bridges),
 	CALLS(options),
 	CALLS(cdr_errors),
 };

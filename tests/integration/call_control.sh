@@ -20,19 +20,7 @@
 #  - and afterwards nothing is left behind.
 . "$(dirname "$0")/lib.sh"
 
-SIPP_DIR=$TG_SRC/tests/sipp
-CALLER=198.18.0.2
-CALLEE=198.18.0.3
-CDR=$WORK/cdr.jsonl
-
-start_dp dp --set dataplane.media_address=$APP4 --set dataplane.checksum_offload=false
-media_netns
-start_bg cp ip netns exec "$APP_NS" "$CP" --instance "$INSTANCE" \
-	--set "routing.rules=24*@* => $CALLEE:5093, 2*@* => $CALLEE:5092, 1*@* => $CALLEE:5090" \
-	--set sip.listen=$APP4:5060 \
-	--set cdr.path="$CDR" --set controlplane.status_interval=1s \
-	--set controlplane.dp_timeout=10s --set controlplane.control_socket="$SOCK"
-wait_log cp "dataplane up" 10
+start_appliance --set "routing.rules=24*@* => $CALLEE:5093, 2*@* => $CALLEE:5092, 1*@* => $CALLEE:5090"
 
 # call N [callee options] : a call from uac_wait_bye (playing RTP) to uas_answer; sets $id
 call() {

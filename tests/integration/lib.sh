@@ -183,3 +183,23 @@ ctl_fails() {
 	shift
 	tgctl_exits 1 "$pattern" --socket "$SOCK" "$@"
 }
+
+# The SIP test bed: SIPp callers on $CALLER, callees on $CALLEE (both in $PEER_NS, scenarios in
+# $SIPP_DIR), call records in $CDR.
+SIPP_DIR=$TG_SRC/tests/sipp
+CALLER=198.18.0.2
+CALLEE=198.18.0.3
+CDR=$WORK/cdr.jsonl
+
+# start_appliance [tollgate-cp options] : the dataplane on the media test bed (media_netns) and
+# a control plane in $APP_NS on $APP4:5060, writing $CDR, its control socket at $SOCK; returns
+# once the two are connected
+start_appliance() {
+	start_dp dp --set dataplane.media_address=$APP4 --set dataplane.checksum_offload=false
+	media_netns
+	start_bg cp ip netns exec "$APP_NS" "$CP" --instance "$INSTANCE" \
+		--set sip.listen=$APP4:5060 --set cdr.path="$CDR" \
+		--set controlplane.status_interval=1s --set controlplane.dp_timeout=10s \
+		--set controlplane.control_socket="$SOCK" "$@"
+	wait_log cp "dataplane up" 10
+}
