@@ -202,6 +202,7 @@ struct b2b_call {
 	 * dataplane, or in another such call's party (bridged: that call's id). */
 	bool local;
 	bool originated;
+	bool party_b;  /* a local call's party is on B (originated, or what a transfer left) */
 	bool deferred; /* ringing until b2b_call_decide() */
 	uint64_t bridged;
 	b2b_op_fn setup_done; /* b2b_call_originate()'s answer */
@@ -339,6 +340,8 @@ static void op_finish(struct b2b_call *c, int status, int code, const struct b2b
 static void dtmf_finish(struct b2b_call *c, int status, int code);
 static void xfer_abort(struct b2b_call *c);
 static void unbridge(struct b2b_call *c);
+static void attended_transfer(struct b2b_call *c1, struct b2b_leg *x1, struct cp_txn *tx,
+	osip_message_t *req, const char *refer_to);
 static void end_call(
 	struct b2b_call *c, enum b2b_cdr_reason reason, int code, const struct b2b_leg *hung_up);
 
@@ -2161,6 +2164,8 @@ int b2b_call_hold(struct b2b *b, uint64_t id, bool hold, b2b_op_fn fn, void *arg
 	legs[0] = &c->a;
 	legs[1] = &c->b;
 	for (int i = 0; i < 2; i++) {
+		if (!legs[i]->dlg.confirmed)
+			continue; /* a local call's empty side */
 		if (own_offer(c, legs[i], hold) < 0) {
 			legs[i]->op = LEG_OP_FAILED;
 			legs[i]->op_code = 500;
@@ -2212,7 +2217,7 @@ static void peer_op_done(struct b2b_call *c, int code)
 /* The endpoint facing a local call's one party */
 static uint64_t party_key(const struct b2b_call *c)
 {
-	return c->originated ? c->media[0].key_b : c->media[0].key_a;
+	return c->party_b ? c->media[0].key_b : c->media[0].key_a;
 }
 
 static void publish_bridge(const struct b2b_call *c, uint64_t other, unsigned what)
@@ -2380,7 +2385,7 @@ int b2b_call_originate(
 	c->a.call = c->b.call = c;
 	c->a.co = c->b.co = b;
 	c->b.is_b = true;
-	c->local = c->originated = true;
+	c->local = c->originated = c->party_b = true;
 	c->rewrite_rtp = true;
 	c->target = *rt;
 	c->max_forwards = 70;
@@ -2815,11 +2820,19 @@ static void leg_move(struct b2b *b, struct b2b_leg *dst, struct b2b_leg *src)
 {
 	struct cp_txn **txs[] = {&dst->invite_tx, &dst->bye_tx, &dst->reinvite_tx, &dst->info_tx};
 
+	struct b2b_call *call = src->call;
+	bool is_b = src->is_b;
+
 	cp_timer_stop(b->p.loop, &src->rtx);
 	if (src->key)
 		tg_hmap_remove(&b->dialogs, &src->node);
 	*dst = *src;
+	/* what is left is an empty leg of its call (a position a transfer emptied), still
+	 * safe to release with the call */
 	memset(src, 0, sizeof(*src));
+	src->call = call;
+	src->co = b;
+	src->is_b = is_b;
 	memset(&dst->node, 0, sizeof(dst->node));
 	if (dst->key)
 		tg_hmap_insert(&b->dialogs, &dst->node, tg_hash_str(TG_HASH_SEED, dst->key));
@@ -2869,7 +2882,7 @@ static struct b2b_leg *retire(struct b2b *b, struct b2b_leg *src, uint64_t wait_
 		leg_unregister(b, src);
 		leg_free_msgs(src);
 		cp_dialog_fini(&src->dlg);
-		memset(src, 0, sizeof(*src));
+		memset(&src->dlg, 0, sizeof(src->dlg));
 		return NULL;
 	}
 	leg_move(b, l, src);
@@ -3258,6 +3271,151 @@ static int parse_target(
 	return rc;
 }
 
+/* The Replaces header of a Refer-To URI ("call-id;to-tag=x;from-tag=y"), unescaped */
+static int refer_replaces(const char *text, char *out, size_t len)
+{
+	const char *p = strchr(text, '<'), *e;
+	char buf[512];
+	osip_uri_t *u = NULL;
+	int rc = -EINVAL;
+
+	p = p ? p + 1 : text;
+	e = strchr(p, '>');
+	if (!e)
+		e = p + strlen(p);
+	if ((size_t)(e - p) >= sizeof(buf) || osip_uri_init(&u) != 0)
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%.*s", (int)(e - p), p);
+	if (osip_uri_parse(u, buf) == 0) {
+		for (int i = 0; i < osip_list_size(&u->url_headers); i++) {
+			osip_uri_header_t *h = osip_list_get(&u->url_headers, i);
+
+			if (h && h->gname && h->gvalue && !strcasecmp(h->gname, "Replaces") &&
+				strlen(h->gvalue) < len) {
+				memcpy(out, h->gvalue, strlen(h->gvalue) + 1);
+				__osip_uri_unescape(out);
+				rc = 0;
+			}
+		}
+	}
+	osip_uri_free(u);
+	return rc;
+}
+
+/* The leg a Replaces value names: its Call-ID with our tag as either of its tags */
+static struct b2b_leg *replaced_leg(struct b2b *b, char *rep)
+{
+	char *semi = strchr(rep, ';'), *tags[2] = {NULL, NULL};
+	char key[512];
+
+	if (!semi)
+		return NULL;
+	*semi = '\0';
+	for (char *p = semi + 1; p && *p;) {
+		char *next = strchr(p, ';');
+
+		if (next)
+			*next++ = '\0';
+		while (*p == ' ')
+			p++;
+		if (!strncasecmp(p, "to-tag=", 7))
+			tags[0] = p + 7;
+		else if (!strncasecmp(p, "from-tag=", 9))
+			tags[1] = p + 9;
+		p = next;
+	}
+	for (int i = 0; i < 2; i++) {
+		struct b2b_leg *l;
+
+		if (!tags[i] ||
+			(size_t)snprintf(key, sizeof(key), "%s|%s", rep, tags[i]) >= sizeof(key))
+			continue;
+		l = leg_find(b, key);
+		if (l)
+			return l;
+	}
+	return NULL;
+}
+
+/* A local call's one party is the one on leg l, the other side emptied by a transfer */
+static void make_local(struct b2b_call *c, const struct b2b_leg *party)
+{
+	c->local = true;
+	c->party_b = party->is_b;
+	c->rewrite_rtp = true;
+}
+
+/*
+ * Attended transfer (RFC 5589 section 7): party X, in this call (c1, on leg x1) with Y and in
+ * another (c2, on the leg the Replaces names) with Z, asks that Y and Z talk. Both calls go
+ * through the appliance, so nothing is dialled: X's legs are let go, the two calls keep their
+ * remaining party each, bridged in the dataplane (the streams rewritten for the phones), and
+ * Y and Z are re-offered sendrecv (both were likely held while X consulted).
+ */
+static void attended_transfer(struct b2b_call *c1, struct b2b_leg *x1, struct cp_txn *tx,
+	osip_message_t *req, const char *refer_to)
+{
+	struct b2b *b = c1->co;
+	char rep[512];
+	struct b2b_leg *x2 =
+		refer_replaces(refer_to, rep, sizeof(rep)) == 0 ? replaced_leg(b, rep) : NULL;
+	struct b2b_call *c2 = x2 && !x2->retired && !x2->xfer ? x2->call : NULL;
+	struct b2b_leg *y, *z;
+	struct b2b_leg *old;
+
+	if (!c2 || c2 == c1) {
+		respond(tx, cp_dialog_response(&x1->dlg, req, 403,
+				    "Forbidden (Replaces names no other call here)"));
+		return;
+	}
+	y = x1->is_b ? &c1->a : &c1->b;
+	z = x2->is_b ? &c2->a : &c2->b;
+	if (c1->terminating || c2->terminating || c1->local || c2->local || !c2->answered ||
+		c1->xfer || c2->xfer || c1->op != OP_NONE || c2->op != OP_NONE || c1->peer_op ||
+		c2->peer_op || c1->a.reinvite_tx || c1->b.reinvite_tx || c2->a.reinvite_tx ||
+		c2->b.reinvite_tx || b2b_state_peek(&c1->sm, B2B_EV_TRANSFER_REQUESTED, NULL) < 0) {
+		respond(tx, cp_dialog_response(&x1->dlg, req, 491, "Request Pending"));
+		return;
+	}
+	respond(tx, cp_dialog_response(&x1->dlg, req, 202, "Accepted"));
+	xfer_notify(c1, x1, 100, "Trying", false);
+	apply(c1, B2B_EV_TRANSFER_REQUESTED);
+	b->c.transfers++;
+	TG_LOG_CALL(B2B, NOTICE, call_id_of(c1), x1->is_b ? "b" : "a",
+		"attended transfer: its party joins call %" PRIu64 "'s", c2->id);
+	/* X leaves both calls: told on c1 (it hangs up itself), let go on c2 */
+	xfer_notify(c1, x1, 200, "OK", true);
+	if (!x1->is_b)
+		invite_unindex(b, c1);
+	if (!x2->is_b)
+		invite_unindex(b, c2);
+	old = retire(b, x1, RETIRED_BYE_WAIT_NS);
+	if (old)
+		retired_check(b, old);
+	old = retire(b, x2, 0);
+	if (old) {
+		leg_bye(b, old, "SIP;cause=200;text=\"call transferred\"");
+		retired_check(b, old);
+	}
+	make_local(c1, y);
+	make_local(c2, z);
+	apply(c1, B2B_EV_TRANSFER_SUCCEEDED);
+	/* Y and Z hear each other */
+	ep_send(c1, TG_MSG_EP_LINK, party_key(c1), party_key(c2), NULL, NULL, false);
+	c1->bridged = c2->id;
+	c2->bridged = c1->id;
+	publish_bridge(c1, c2->id, 0);
+	publish_bridge(c2, c1->id, 0);
+	/* fresh offers: off hold, and the endpoints take the rewrite with the answers */
+	c1->held = c2->held = false;
+	c1->op = OP_REOFFER;
+	if (own_offer(c1, y, false) < 0)
+		c1->op = OP_NONE;
+	c2->op = OP_REOFFER;
+	if (own_offer(c2, z, false) < 0)
+		c2->op = OP_NONE;
+}
+
 /* REFER from a party (RFC 3515): the other party goes to the Refer-To target. */
 static void on_refer(struct b2b_call *c, struct b2b_leg *l, struct cp_txn *tx, osip_message_t *req)
 {
@@ -3276,8 +3434,7 @@ static void on_refer(struct b2b_call *c, struct b2b_leg *l, struct cp_txn *tx, o
 		return;
 	}
 	if (replaces) {
-		/* attended transfer across two calls is not handled here yet */
-		respond(tx, cp_dialog_response(&l->dlg, req, 501, "Not Implemented (Replaces)"));
+		attended_transfer(c, l, tx, req, h->hvalue);
 		return;
 	}
 	rc = xfer_begin(c, l->is_b, user, host[0] ? host : NULL, true, NULL, NULL);

@@ -15,7 +15,8 @@
 #  - transfer: a caller's REFER (202, NOTIFYs with the target's status, the callee connected to
 #    the target on the same endpoints with media relayed, the transferor let go), the operator's
 #    call transfer (the callee replaced, BYE with a Reason), a target that refuses (486: the call
-#    goes on);
+#    goes on); an attended transfer (REFER with Replaces naming the transferor's other call: the
+#    two remaining parties bridged in the dataplane, the transferor let go on both calls);
 #  - bad requests (already held, not held, unknown call) get a message and exit 1;
 #  - and afterwards nothing is left behind.
 . "$(dirname "$0")/lib.sh"
@@ -301,6 +302,66 @@ ctl_fails "WHO: 'both' is neither" call transfer "$id" 2002 both
 hang_up 8
 pass "a refused transfer (486) leaves the call as it was; an unroutable target is refused at once"
 
+# 8b. attended transfer: X calls Z (2001), then Y (1001), and REFERs Y to Z with Replaces
+# naming its dialog with Z; the appliance joins Y and Z itself and lets X go on both calls
+target tgt9 uas_answer.xml -set media 1
+in_peers timeout 60 sipp -sf "$SIPP_DIR/uac_wait_bye.xml" "$APP4:5060" -i $CALLER -p 5081 \
+	-mi $CALLER -mp 17100 -m 1 -s 2001 -timeout 50 -nostdin -trace_logs \
+	-log_file "$WORK/x2.sipp.log" >"$WORK/x2.log" 2>&1 &
+x2_pid=$!
+TG_PIDS+=($x2_pid)
+for _ in $(seq 50); do grep -q "event=dialog" "$WORK/x2.sipp.log" 2>/dev/null && break; sleep 0.1; done
+read -r cid ft tt < <(sed -n 's/.*event=dialog call-id=\([^ ]*\) from-tag=\([^ ]*\) to-tag= \?\([^ ]*\).*/\1 \2 \3/p' "$WORK/x2.sipp.log")
+[[ -n $tt ]] || fail "X's dialog with Z: $(cat "$WORK/x2.sipp.log")"
+in_peers timeout 60 sipp -sf "$SIPP_DIR/uas_answer.xml" -i $CALLEE -p 5090 -mi $CALLEE \
+	-mp 16000 -m 1 -timeout 50 -nostdin -trace_logs -log_file "$WORK/y9.sipp.log" -rtp_echo \
+	>"$WORK/y9.log" 2>&1 &
+uas_pid=$!
+TG_PIDS+=($uas_pid)
+sleep 0.5
+in_peers timeout 60 sipp -sf "$SIPP_DIR/uac_refer.xml" "$APP4:5060" -i $CALLER -p 5080 \
+	-mi $CALLER -mp 17000 -m 1 -s 1001 -d 1000 -set target 2001 \
+	-set replaces "?Replaces=${cid//@/%40}%3Bto-tag%3D$tt%3Bfrom-tag%3D$ft" -timeout 50 \
+	-nostdin -trace_logs -log_file "$WORK/x1.sipp.log" >"$WORK/x1.log" 2>&1 ||
+	fail "the transferor's first call: $(tail -5 "$WORK/x1.log"; cat "$WORK/x1.sipp.log")"
+[[ $(sed -n 's/.*event=notify sipfrag=\([0-9]*\) state=\([a-z]*\).*/\1\/\2/p' "$WORK/x1.sipp.log" | tr '\n' ' ') == "100/active 200/terminated " ]] ||
+	fail "the NOTIFYs: $(grep event=notify "$WORK/x1.sipp.log")"
+wait "$x2_pid" || fail "the transferor's second call: $(tail -5 "$WORK/x2.log")"
+grep -q "event=bye reason= \?SIP;cause=200;text=\"call transferred\"" "$WORK/x2.sipp.log" ||
+	fail "the BYE to X's dialog with Z: $(grep event=bye "$WORK/x2.sipp.log")"
+read -r c1 c2 < <(ctl --json show calls | python3 -c '
+import json, sys
+calls = json.load(sys.stdin)
+assert len(calls) == 2, calls
+a, b = calls
+assert a["bridged"] == b["id"] and b["bridged"] == a["id"], calls
+print(a["id"], b["id"])') || fail "Y and Z not bridged: $(ctl --json show calls)"
+[[ $(reinvites "$WORK/y9.sipp.log" uas_answer) == "sendrecv/sendrecv" ]] ||
+	fail "Y's re-offer: $(grep event=reinvite "$WORK/y9.sipp.log")"
+[[ $(reinvites "$WORK/tgt9.sipp.log" uas_answer) == "sendrecv/sendrecv" ]] ||
+	fail "Z's re-offer: $(grep event=reinvite "$WORK/tgt9.sipp.log")"
+sleep 1
+moved=$(for c in $c1 $c2; do ctl --json show call "$c"; done | python3 -c '
+import json, sys
+dec = json.JSONDecoder()
+text = sys.stdin.read()
+i, total = 0, 0
+while i < len(text):
+    while i < len(text) and text[i].isspace():
+        i += 1
+    if i >= len(text):
+        break
+    c, i = dec.raw_decode(text, i)
+    m = c["media"][0]
+    total += sum((m[s]["stats"] or {}).get("relayed", 0) for s in ("a", "b") if m[s]["stats"])
+print(total)')
+((moved >= 40)) || fail "Z's RTP and Y's echo between the two calls: $moved packets relayed"
+ctl call hangup "$c1" >/dev/null || fail "call hangup $c1"
+ctl call hangup "$c2" >/dev/null || fail "call hangup $c2"
+wait "$uas_pid" || fail "Y did not end cleanly: $(tail -5 "$WORK/y9.log")"
+wait "$tgt_pid" || fail "Z did not end cleanly: $(tail -5 "$WORK/tgt9.log")"
+pass "attended transfer: REFER with Replaces, NOTIFY 100/200, X let go on both calls, Y and Z bridged and re-offered, $moved packets between them"
+
 # 9. bad requests
 ctl_fails "no call 424242" call hold 424242
 ctl_fails "not a call number" call resume x1
@@ -308,5 +369,5 @@ kill -0 "$cp_pid" || fail "the control plane died"
 
 # 10. nothing left behind
 nothing_left "$SOCK"
-[[ $(wc -l <"$CDR") -eq 9 ]] || fail "records: $(wc -l <"$CDR")"
-pass "bad requests refused with a message; every call over: nothing left, nine records"
+[[ $(wc -l <"$CDR") -eq 11 ]] || fail "records: $(wc -l <"$CDR")"
+pass "bad requests refused with a message; every call over: nothing left, eleven records"
