@@ -2423,6 +2423,62 @@ int b2b_call_originate(
 	return 0;
 }
 
+/*
+ * A re-INVITE or UPDATE from the one party of a local call: the appliance is its peer and
+ * answers the offer itself (as answer_local did the first), the party's endpoint following its
+ * new address and direction. Without SDP we offer what we last sent.
+ */
+static void answer_reinvite_local(
+	struct b2b_call *c, struct b2b_leg *from, struct cp_txn *tx, osip_message_t *req)
+{
+	struct b2b *b = c->co;
+	struct cp_sdp_endpoint ep[CP_SDP_MAX_MEDIA];
+	struct cp_sdp_rewrite rw = {
+		.role = CP_SDP_ANSWER,
+		.offer = &b->scratch_sdp,
+		.ep = ep,
+		.nep = c->nmedia,
+		.session_name = "tollgate",
+	};
+	osip_body_t *body = NULL;
+	osip_message_t *m;
+
+	if (osip_message_get_body(req, 0, &body) >= 0 && body && body->body) {
+		if (cp_sdp_parse(&b->scratch_sdp, body->body, body->length, NULL, 0) < 0 ||
+			b->scratch_sdp.nmedia != c->nmedia) {
+			respond(tx,
+				cp_dialog_response(&from->dlg, req, 488, "Not Acceptable Here"));
+			return;
+		}
+		fill_endpoints(c, from->is_b, ep, &rw.local);
+		if (cp_sdp_rewrite(&b->scratch_sdp, &rw, &from->origin, &b->out) < 0) {
+			respond(tx,
+				cp_dialog_response(&from->dlg, req, 488, "Not Acceptable Here"));
+			return;
+		}
+		for (unsigned i = 0; i < c->nmedia && i < b->out.nstreams; i++) {
+			const struct b2b_remote st = remote_of(&b->out.streams[i]);
+
+			if (c->media[i].active && st.reject == CP_SDP_REJ_NONE)
+				ep_send(c, TG_MSG_EP_UPDATE,
+					from->is_b ? c->media[i].key_b : c->media[i].key_a, 0, &st,
+					NULL, false);
+		}
+	} else if (!from->sdp || cp_sdp_parse(&b->own_sdp, from->sdp, from->sdp_len, NULL, 0) < 0 ||
+		   cp_sdp_resume_offer(&b->own_sdp, &from->origin, &b->out) < 0) {
+		respond(tx, cp_dialog_response(&from->dlg, req, 500, NULL));
+		return;
+	}
+	m = cp_dialog_response(&from->dlg, req, 200, NULL);
+	if (!m)
+		return;
+	set_sdp(from, m, &b->out);
+	if (MSG_IS_INVITE(req) && !from->is_b)
+		send_2xx_a(c, tx, m);
+	else
+		respond(tx, m);
+}
+
 /* ---- re-INVITE relay ------------------------------------------------------------------- */
 
 /* A re-INVITE or UPDATE from one leg goes to the other with its SDP rewritten; its answer comes
@@ -2452,6 +2508,10 @@ static void relay_reinvite(
 	b->c.reinvites++;
 	if (c->held) {
 		answer_while_held(c, from, tx, req);
+		return;
+	}
+	if (c->local && !to->dlg.call_id) {
+		answer_reinvite_local(c, from, tx, req);
 		return;
 	}
 	m = cp_dialog_request(&to->dlg, req->sip_method);
@@ -2544,6 +2604,25 @@ static void reinvite_response(struct b2b_call *c, struct b2b_leg *to, osip_messa
 
 /* A party's INFO (DTMF as application/dtmf-relay, or anything else) goes to the other party with
  * its body; the answer comes back the same way. One at a time per call. */
+/* A digit in a party's INFO (application/dtmf-relay "Signal=5"): counted and published */
+static void info_dtmf(struct b2b_call *c, const struct b2b_leg *from, osip_message_t *req)
+{
+	osip_content_type_t *ct = osip_message_get_content_type(req);
+	osip_body_t *body = NULL;
+	const char *sig, *dur;
+
+	if (!ct || !ct->subtype || strcasecmp(ct->subtype, "dtmf-relay") ||
+		osip_message_get_body(req, 0, &body) < 0 || !body || !body->body)
+		return;
+	sig = strcasestr(body->body, "Signal=");
+	dur = strcasestr(body->body, "Duration=");
+	if (sig && sig[7] && strchr("0123456789*#ABCDabcd", sig[7])) {
+		c->co->c.dtmf_received++;
+		publish_dtmf(c, from, (char)toupper((unsigned char)sig[7]), 1, false,
+			dur ? (unsigned)strtoul(dur + 9, NULL, 10) : 0);
+	}
+}
+
 static void relay_info(
 	struct b2b_call *c, struct b2b_leg *from, struct cp_txn *tx, osip_message_t *req)
 {
@@ -2554,6 +2633,12 @@ static void relay_info(
 	osip_message_t *m;
 	char *type = NULL;
 
+	if (c->local && !to->dlg.call_id) {
+		/* one party, and the appliance is its peer: the INFO ends here */
+		info_dtmf(c, from, req);
+		respond(tx, cp_dialog_response(&from->dlg, req, 200, NULL));
+		return;
+	}
 	if (from->info_tx || to->info_tx || c->terminating || !to->dlg.confirmed) {
 		/* RFC 3261 section 21.5.1: 500 with Retry-After, as for an overlapping request */
 		m = cp_dialog_response(&from->dlg, req, 500, "Request Pending");
@@ -2577,16 +2662,7 @@ static void relay_info(
 	}
 	osip_free(type);
 	b->c.info_relayed++;
-	if (body && body->body && ct && ct->subtype && !strcasecmp(ct->subtype, "dtmf-relay")) {
-		const char *sig = strcasestr(body->body, "Signal=");
-		const char *dur = strcasestr(body->body, "Duration=");
-
-		if (sig && strchr("0123456789*#ABCDabcd", sig[7]) && sig[7]) {
-			b->c.dtmf_received++;
-			publish_dtmf(c, from, (char)toupper((unsigned char)sig[7]), 1, false,
-				dur ? (unsigned)strtoul(dur + 9, NULL, 10) : 0);
-		}
-	}
+	info_dtmf(c, from, req);
 	from->info_tx = tx;
 	cp_txn_set_owner(tx, from);
 	to->info_tx = cp_txn_request(b->txn, m, &to->dlg.peer, to);
@@ -2723,6 +2799,8 @@ int b2b_call_dtmf(struct b2b *b, uint64_t id, bool to_b, const char *digits,
 		return -EINVAL;
 	if (c->sm.state != B2B_ST_CONNECTED && c->sm.state != B2B_ST_ON_HOLD)
 		return -EPERM;
+	if (c->local)
+		to_b = c->party_b; /* its one party, whichever was asked for */
 	l = to_b ? &c->b : &c->a;
 	if (c->dtmf_done || l->info_tx || (to_b ? c->a.info_tx : c->b.info_tx))
 		return -EBUSY;
@@ -3469,7 +3547,7 @@ int b2b_call_transfer(
 		return -ENOENT;
 	if (parse_target(target, user, sizeof(user), host, sizeof(host), &replaces) < 0 || replaces)
 		return -EINVAL;
-	if (!c->answered)
+	if (!c->answered || c->local)
 		return -EPERM;
 	rc = xfer_begin(c, keep_a, user, host[0] ? host : NULL, false, fn, arg);
 	return rc == -ENOENT ? -EHOSTUNREACH : rc;

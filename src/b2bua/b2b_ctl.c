@@ -497,7 +497,8 @@ static void call_transfer(void *arg, struct cp_ctl_req *req, const char *const *
 		cp_ctl_fail(req, EBUSY,
 			"call %" PRIu64 ": another operation is under way; try again", id);
 	else if (rc == -EPERM)
-		cp_ctl_fail(req, EPERM, "call %" PRIu64 " is not connected", id);
+		cp_ctl_fail(
+			req, EPERM, "call %" PRIu64 " is not a connected call of two parties", id);
 	else if (rc < 0)
 		cp_ctl_fail(req, -rc, "call %" PRIu64 ": %s", id, strerror(-rc));
 }

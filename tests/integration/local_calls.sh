@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Calls with one party, against real SIPp peers:
 #  - b2bua.incoming = accept: the appliance answers (200 with its own media address); the
-#    caller's RTP ends in the dataplane and is measured; tgctl call hangup sends BYE;
+#    caller's RTP ends in the dataplane and is measured; DTMF goes to its one party; its
+#    re-INVITEs and INFOs are answered by the appliance; tgctl call hangup sends BYE;
 #  - b2bua.incoming = defer: the call rings (180) until the operator's call answer, call reject
 #    (the caller gets that status) or call forward (a B2BUA call to the routed callee);
 #  - call originate: the appliance calls a callee as a user of its choosing;
@@ -64,9 +65,23 @@ sleep 1.5
 [[ $(stat "$id" 'c["b"]["call_id"]') == None ]] || fail "an answered call has a B leg: $(stat "$id" 'c["b"]')"
 rx=$(stat "$id" 'c["media"][0]["a"]["stats"]["packets"]')
 ((rx >= 20)) || fail "the caller's RTP did not reach the dataplane: $rx packets"
+# DTMF to an answered call goes to its one party, whichever side was named
+ctl call dtmf "$id" 7 callee info >/dev/null || fail "call dtmf on an answered call"
+for _ in $(seq 30); do grep -q "event=info signal=7" "$WORK/uac1.sipp.log" && break; sleep 0.1; done
+grep -q "event=info signal=7" "$WORK/uac1.sipp.log" || fail "no INFO at the party: $(grep event= "$WORK/uac1.sipp.log")"
 ctl call hangup "$id" >/dev/null || fail "call hangup $id"
 wait "$uac_pid" || fail "the caller did not end cleanly: $(tail -5 "$WORK/uac1.log")"
-pass "accept: answered by the appliance with its own address, $rx RTP packets measured, BYE on hangup"
+# the party's re-INVITEs and INFOs: the appliance is its peer and answers them
+caller uac1b uac_reinvite.xml -d 300
+wait "$uac_pid" || fail "re-INVITEs to an answered call: $(tail -5 "$WORK/uac1b.log")"
+[[ $(grep -cE "event=(hold|resume) status=200 c=$APP4 " "$WORK/uac1b.sipp.log") -eq 2 ]] ||
+	fail "the re-INVITEs' answers: $(grep event= "$WORK/uac1b.sipp.log")"
+before=$(ctl --json show stats | python3 -c 'import json, sys; print(json.load(sys.stdin)["calls"]["dtmf_received"])')
+caller uac1c uac_info.xml -d 300
+wait "$uac_pid" || fail "INFOs to an answered call: $(tail -5 "$WORK/uac1c.log")"
+after=$(ctl --json show stats | python3 -c 'import json, sys; print(json.load(sys.stdin)["calls"]["dtmf_received"])')
+((after == before + 2)) || fail "the party's INFO digits: $before -> $after"
+pass "accept: answered by the appliance with its own address, $rx RTP packets measured, DTMF to its party, its re-INVITEs and INFOs answered, BYE on hangup"
 
 # 2. defer: the operator decides
 ctl set b2bua.incoming defer >/dev/null || fail "set b2bua.incoming defer"
@@ -123,6 +138,7 @@ sleep 1
 r1=$(stat "$y" 'c["media"][0]["b"]["stats"]["relayed"]')
 ((r1 == r0)) || fail "still relayed to the callee after unbridge: $r0 -> $r1"
 ctl_fails "can be bridged" bridge "$x" "$x"
+ctl_fails "not a connected call of two parties" call transfer "$x" 1001
 ctl call hangup "$x" >/dev/null || fail "call hangup $x"
 ctl call hangup "$y" >/dev/null || fail "call hangup $y"
 wait "$uac_pid" || fail "the bridged caller: $(tail -5 "$WORK/uac5.log")"
@@ -134,5 +150,5 @@ ctl_fails "TO: no routing rule matches '9999'" call originate 555 9999
 ctl_fails "FROM must be a user" call originate 'a b' 1001
 ctl_fails "no call 424242" unbridge 424242
 nothing_left "$SOCK"
-[[ $(wc -l <"$CDR") -eq 6 ]] || fail "records: $(wc -l <"$CDR")"
-pass "bad requests refused with a message; nothing left, six records"
+[[ $(wc -l <"$CDR") -eq 8 ]] || fail "records: $(wc -l <"$CDR")"
+pass "bad requests refused with a message; nothing left, eight records"
