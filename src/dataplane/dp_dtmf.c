@@ -16,7 +16,7 @@
 int dp_dtmf_gen_init(struct dp_dtmf_gen *g, const char *digits, size_t n, unsigned duration_ms,
 	unsigned gap_ms, unsigned volume, unsigned pt, uint32_t clock_rate)
 {
-	uint64_t units;
+	uint64_t units, n_pkt;
 
 	memset(g, 0, sizeof(*g));
 	g->next_ns = UINT64_MAX;
@@ -35,13 +35,17 @@ int dp_dtmf_gen_init(struct dp_dtmf_gen *g, const char *digits, size_t n, unsign
 	clock_rate = clock_rate ? clock_rate : 8000;
 	/* the duration field is 16 bits: longer digits would need RFC 4733 §2.5.1.3 segments */
 	units = (uint64_t)duration_ms * clock_rate / 1000;
-	if (units == 0 || units > UINT16_MAX || gap_ms > DP_DTMF_GAP_MAX_MS || volume > 63)
+	/* and an event's packets are counted in 16 bits (n_pkt, g->i), its last end copy's index
+	 * K + 1 included: at clock rates up to 50 Hz 65535 units last longer than 65534 packets */
+	n_pkt = ((uint64_t)duration_ms * 1000 * 1000 + DP_DTMF_PKT_NS - 1) / DP_DTMF_PKT_NS;
+	if (units == 0 || units > UINT16_MAX || n_pkt + DP_DTMF_END_COPIES - 2 > UINT16_MAX ||
+		gap_ms > DP_DTMF_GAP_MAX_MS || volume > 63)
 		return -EINVAL;
 	g->n_events = (uint8_t)n;
 	g->dur_ns = (uint64_t)duration_ms * 1000 * 1000;
 	g->gap_ns = (uint64_t)gap_ms * 1000 * 1000;
 	g->dur_units = (uint16_t)units;
-	g->n_pkt = (uint16_t)((g->dur_ns + DP_DTMF_PKT_NS - 1) / DP_DTMF_PKT_NS);
+	g->n_pkt = (uint16_t)n_pkt;
 	g->clock_rate = clock_rate;
 	g->volume = (uint8_t)volume;
 	g->pt = (uint8_t)pt;
