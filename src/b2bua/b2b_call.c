@@ -437,8 +437,8 @@ static bool absorb_invite(void *arg, const osip_message_t *req)
 	return true;
 }
 
-/* Another INVITE with the Call-ID and From tag of a call that exists: a merged request (RFC
- * 3261 section 8.2.2.2), 482. */
+/* The INVITE of a call that exists, by another path (another branch, the same CSeq): a merged
+ * request (RFC 3261 section 8.2.2.2), 482. */
 static void invite_again(struct b2b *b, struct cp_txn *tx)
 {
 	b->c.merged_requests++;
@@ -3662,7 +3662,10 @@ static void on_request(
 	if (MSG_IS_INVITE(req)) {
 		struct b2b_call *c = invite_seen(b, req);
 
-		if (c)
+		/* the same request by another path; a higher CSeq is a new one (a retry with
+		 * credentials after a 401 the callee sent, RFC 3261 section 22.2) */
+		if (c && req->cseq && req->cseq->number &&
+			(uint32_t)strtoul(req->cseq->number, NULL, 10) == c->a.invite_cseq)
 			invite_again(b, tx);
 		else
 			new_call(b, tx, req, from);

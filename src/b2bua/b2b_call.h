@@ -86,7 +86,7 @@ struct b2b_counters {
 	/* the INVITE of a call that exists again, after our 2xx ended its transaction (RFC 6026:
 	 * absorbed, our 2xx retransmissions answer it) */
 	uint64_t invite_retransmissions;
-	uint64_t merged_requests;      /* another INVITE with a call's Call-ID and From tag: 482 */
+	uint64_t merged_requests;      /* a call's INVITE by another branch, same CSeq: 482 */
 	uint64_t answered_locally;     /* answered by the appliance (accept) */
 	uint64_t deferred;	       /* rang, waiting for a decision */
 	uint64_t rejected_by_decision; /* rejected by the operator or the application */
