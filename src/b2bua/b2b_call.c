@@ -1403,7 +1403,10 @@ static void plan_then(struct b2b_call *c, void (*next)(struct b2b_call *c))
 
 	if (plan_media(c, why, sizeof(why)) < 0) {
 		c->co->c.rejected_sdp++;
-		TG_LOG_CALL(SIP, INFO, call_id_of(c), "a", "offer refused: %s", why);
+		if (c->late) /* B's offer, in its 2xx */
+			TG_LOG_CALL(B2B, INFO, call_id_of(c), "b", "late offer refused: %s", why);
+		else
+			TG_LOG_CALL(SIP, INFO, call_id_of(c), "a", "offer refused: %s", why);
 		end_call(c, B2B_CDR_REJECTED, 488, NULL);
 		return;
 	}
@@ -1660,7 +1663,6 @@ static void answer_a(struct b2b_call *c, osip_message_t *m, int code)
 static void late_offer_from_b(struct b2b_call *c, const osip_message_t *resp)
 {
 	osip_body_t *body = NULL;
-	char why[CP_SDP_WHY_LEN];
 
 	c->ack_due_b = true;
 	if (osip_message_get_body(resp, 0, &body) < 0 || !body || !body->body ||
@@ -1670,16 +1672,7 @@ static void late_offer_from_b(struct b2b_call *c, const osip_message_t *resp)
 		end_call(c, B2B_CDR_ERROR, 502, NULL);
 		return;
 	}
-	if (plan_media(c, why, sizeof(why)) < 0) {
-		TG_LOG_CALL(B2B, INFO, call_id_of(c), "b", "late offer refused: %s", why);
-		c->co->c.rejected_sdp++;
-		end_call(c, B2B_CDR_REJECTED, 488, NULL);
-		return;
-	}
-	if (!c->dp_pending) {
-		c->dp_next = STEP_NONE;
-		offer_to_a(c);
-	}
+	plan_then(c, offer_to_a);
 }
 
 /* Late offer, endpoints made: B's offer goes to A in the 2xx, pointing at the appliance. */
@@ -1911,6 +1904,44 @@ static void own_ack(struct b2b_call *c, struct b2b_leg *l, const osip_message_t 
 	l->ack = ack;
 }
 
+/* What the appliance last sent leg l, parsed into b->own_sdp: -EINVAL when there is none */
+static int parse_sent(struct b2b *b, const struct b2b_leg *l)
+{
+	if (!l->sdp || cp_sdp_parse(&b->own_sdp, l->sdp, l->sdp_len, NULL, 0) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+/* The endpoints facing leg l follow the streams in b->out (its remote's address, direction) */
+static void follow_streams(struct b2b_call *c, const struct b2b_leg *l)
+{
+	struct b2b *b = c->co;
+
+	for (unsigned i = 0; i < c->nmedia && i < b->out.nstreams; i++) {
+		const struct b2b_remote st = remote_of(&b->out.streams[i]);
+
+		if (c->media[i].active && st.reject == CP_SDP_REJ_NONE)
+			ep_send(c, TG_MSG_EP_UPDATE,
+				l->is_b ? c->media[i].key_b : c->media[i].key_a, 0, &st, NULL,
+				false);
+	}
+}
+
+/* 200 with the SDP in b->out to a party's re-INVITE or UPDATE the appliance answers itself */
+static void answer_with_out(
+	struct b2b_call *c, struct b2b_leg *from, struct cp_txn *tx, osip_message_t *req)
+{
+	osip_message_t *m = cp_dialog_response(&from->dlg, req, 200, NULL);
+
+	if (!m)
+		return;
+	set_sdp(from, m, &c->co->out);
+	if (MSG_IS_INVITE(req) && !from->is_b)
+		send_2xx_a(c, tx, m);
+	else
+		respond(tx, m);
+}
+
 /* An INVITE in leg l's dialog carrying the SDP in o (kept as what l last got); NULL: no memory */
 static osip_message_t *invite_with_sdp(struct b2b_leg *l, const struct cp_sdp_out *o)
 {
@@ -1930,7 +1961,7 @@ static int own_offer(struct b2b_call *c, struct b2b_leg *l, bool hold)
 	osip_message_t *m;
 	int rc;
 
-	if (!l->sdp || cp_sdp_parse(&b->own_sdp, l->sdp, l->sdp_len, NULL, 0) < 0)
+	if (parse_sent(b, l) < 0)
 		return -EINVAL;
 	rc = hold ? cp_sdp_hold_offer(&b->own_sdp, &l->origin, &b->out)
 		  : cp_sdp_resume_offer(&b->own_sdp, &l->origin, &b->out);
@@ -1965,7 +1996,7 @@ static void own_answer(struct b2b_call *c, struct b2b_leg *l, const osip_message
 
 	if (osip_message_get_body(resp, 0, &body) < 0 || !body || !body->body)
 		return;
-	if (!l->sdp || cp_sdp_parse(&b->own_sdp, l->sdp, l->sdp_len, NULL, 0) < 0)
+	if (parse_sent(b, l) < 0)
 		return;
 	if (cp_sdp_parse(&b->scratch_sdp, body->body, body->length, why, sizeof(why)) < 0) {
 		TG_LOG_CALL(
@@ -1978,14 +2009,7 @@ static void own_answer(struct b2b_call *c, struct b2b_leg *l, const osip_message
 			b->out.why);
 		return;
 	}
-	for (unsigned i = 0; i < c->nmedia && i < b->out.nstreams; i++) {
-		const struct b2b_remote st = remote_of(&b->out.streams[i]);
-
-		if (c->media[i].active && st.reject == CP_SDP_REJ_NONE)
-			ep_send(c, TG_MSG_EP_UPDATE,
-				l->is_b ? c->media[i].key_b : c->media[i].key_a, 0, &st, NULL,
-				false);
-	}
+	follow_streams(c, l);
 }
 
 static void op_finish(struct b2b_call *c, int status, int code, const struct b2b_leg *l)
@@ -2106,7 +2130,6 @@ static void answer_while_held(
 {
 	struct b2b *b = c->co;
 	osip_body_t *body = NULL;
-	osip_message_t *m;
 
 	if (osip_message_get_body(req, 0, &body) >= 0 && body && body->body) {
 		bool ok = cp_sdp_parse(&b->scratch_sdp, body->body, body->length, NULL, 0) == 0 &&
@@ -2125,19 +2148,11 @@ static void answer_while_held(
 			return;
 		}
 	}
-	if (!from->sdp || cp_sdp_parse(&b->own_sdp, from->sdp, from->sdp_len, NULL, 0) < 0 ||
-		cp_sdp_hold_offer(&b->own_sdp, &from->origin, &b->out) < 0) {
+	if (parse_sent(b, from) < 0 || cp_sdp_hold_offer(&b->own_sdp, &from->origin, &b->out) < 0) {
 		respond(tx, cp_dialog_response(&from->dlg, req, 500, NULL));
 		return;
 	}
-	m = cp_dialog_response(&from->dlg, req, 200, NULL);
-	if (!m)
-		return;
-	set_sdp(from, m, &b->out);
-	if (MSG_IS_INVITE(req) && !from->is_b)
-		send_2xx_a(c, tx, m);
-	else
-		respond(tx, m);
+	answer_with_out(c, from, tx, req);
 }
 
 int b2b_call_hold(struct b2b *b, uint64_t id, bool hold, b2b_op_fn fn, void *arg)
@@ -2441,7 +2456,6 @@ static void answer_reinvite_local(
 		.session_name = "tollgate",
 	};
 	osip_body_t *body = NULL;
-	osip_message_t *m;
 
 	if (osip_message_get_body(req, 0, &body) >= 0 && body && body->body) {
 		if (cp_sdp_parse(&b->scratch_sdp, body->body, body->length, NULL, 0) < 0 ||
@@ -2456,27 +2470,13 @@ static void answer_reinvite_local(
 				cp_dialog_response(&from->dlg, req, 488, "Not Acceptable Here"));
 			return;
 		}
-		for (unsigned i = 0; i < c->nmedia && i < b->out.nstreams; i++) {
-			const struct b2b_remote st = remote_of(&b->out.streams[i]);
-
-			if (c->media[i].active && st.reject == CP_SDP_REJ_NONE)
-				ep_send(c, TG_MSG_EP_UPDATE,
-					from->is_b ? c->media[i].key_b : c->media[i].key_a, 0, &st,
-					NULL, false);
-		}
-	} else if (!from->sdp || cp_sdp_parse(&b->own_sdp, from->sdp, from->sdp_len, NULL, 0) < 0 ||
+		follow_streams(c, from);
+	} else if (parse_sent(b, from) < 0 ||
 		   cp_sdp_resume_offer(&b->own_sdp, &from->origin, &b->out) < 0) {
 		respond(tx, cp_dialog_response(&from->dlg, req, 500, NULL));
 		return;
 	}
-	m = cp_dialog_response(&from->dlg, req, 200, NULL);
-	if (!m)
-		return;
-	set_sdp(from, m, &b->out);
-	if (MSG_IS_INVITE(req) && !from->is_b)
-		send_2xx_a(c, tx, m);
-	else
-		respond(tx, m);
+	answer_with_out(c, from, tx, req);
 }
 
 /* ---- re-INVITE relay ------------------------------------------------------------------- */
@@ -2536,14 +2536,7 @@ static void relay_reinvite(
 			return;
 		}
 		/* the offerer's endpoints take its new address and direction now */
-		for (unsigned i = 0; i < c->nmedia && i < b->out.nstreams; i++) {
-			const struct b2b_remote st = remote_of(&b->out.streams[i]);
-
-			if (c->media[i].active && st.reject == CP_SDP_REJ_NONE)
-				ep_send(c, TG_MSG_EP_UPDATE,
-					from->is_b ? c->media[i].key_b : c->media[i].key_a, 0, &st,
-					NULL, false);
-		}
+		follow_streams(c, from);
 		set_sdp(to, m, &b->out);
 		/* the far leg's answer is rewritten against this offer, as the offerer sent it
 		 * (its spans point into its own copy of the text) */
@@ -2741,8 +2734,7 @@ static uint8_t leg_te_pt(struct b2b_call *c, const struct b2b_leg *l)
 {
 	struct b2b *b = c->co;
 
-	if (!l->sdp || !c->nmedia || cp_sdp_parse(&b->own_sdp, l->sdp, l->sdp_len, NULL, 0) < 0 ||
-		!b->own_sdp.nmedia)
+	if (!c->nmedia || parse_sent(b, l) < 0 || !b->own_sdp.nmedia)
 		return 0;
 	return te_pt_of(b->own_sdp.media[0].codecs, b->own_sdp.media[0].ncodecs);
 }
@@ -3223,7 +3215,7 @@ static int xfer_start(struct b2b_call *c)
 	size_t n = slash ? (size_t)(slash - t) : strlen(t);
 	osip_message_t *m;
 
-	if (!gone->sdp || cp_sdp_parse(&b->own_sdp, gone->sdp, gone->sdp_len, NULL, 0) < 0)
+	if (parse_sent(b, gone) < 0)
 		return -EINVAL;
 	if (cp_sip_transport_route(b->p.transport, (const struct sockaddr *)&x->target.addr,
 		    x->target.len, x->target.tcp, &peer, local, sizeof(local)) < 0)

@@ -61,6 +61,17 @@ field() {
 	ctl --json show call "$id" | python3 -c "import json, sys; c = json.load(sys.stdin); print($1)"
 }
 
+# wait_field EXPR VALUE WHAT : until `field EXPR` prints VALUE (4 s); else fails naming WHAT
+wait_field() {
+	local st=
+	for _ in $(seq 40); do
+		st=$(field "$1" 2>/dev/null) || break
+		[[ $st == "$2" ]] && return 0
+		sleep 0.1
+	done
+	fail "$3 did not show: $st"
+}
+
 # reinvites LOG SCENARIO : the re-INVITEs a peer saw, "dir/answer" one per line
 reinvites() {
 	sed -n "s/^$2 call=1 event=reinvite cseq=[0-9]* dir=\([a-z]*\) answer=\([a-z]*\).*/\1\/\2/p" "$1"
@@ -171,21 +182,9 @@ uac_pid=$!
 TG_PIDS+=($uac_pid)
 wait_log cp "answered 4," 10
 id=$(ctl --json show calls | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["id"])')
-seen=
-for _ in $(seq 40); do
-	st=$(field 'c["state"], c["operator_hold"]' 2>/dev/null) || break
-	[[ $st == "on-hold False" ]] && { seen=1; break; }
-	sleep 0.1
-done
-[[ $seen ]] || fail "the caller's hold did not show: $st"
+wait_field 'c["state"], c["operator_hold"]' "on-hold False" "the caller's hold"
 ctl_fails "put on hold by a party" call resume "$id"
-seen=
-for _ in $(seq 40); do
-	st=$(field 'c["state"]' 2>/dev/null) || break
-	[[ $st == "connected" ]] && { seen=1; break; }
-	sleep 0.1
-done
-[[ $seen ]] || fail "the caller's resume did not show: $st"
+wait_field 'c["state"]' connected "the caller's resume"
 wait "$uac_pid" || fail "the holding caller: $(tail -5 "$WORK/uac4.log")"
 wait "$uas_pid" || fail "its callee: $(tail -5 "$WORK/uas4.log")"
 pass "a party's hold and resume move the call's state; the operator cannot lift it"
